@@ -1,0 +1,126 @@
+/**
+ * Stable error codes. Match on `code`, never on `message`: messages may be reworded, codes are part of the API.
+ *
+ * - `INVALID_KEY`, `INVALID_VALUE`, `INVALID_OPTIONS`: the caller passed something unusable.
+ * - `KEY_DECODE`: stored key bytes are not a valid encoding (truncated, trailing bytes, bad UTF-8, ...).
+ * - `SERIALIZE`, `DESERIALIZE`: the value format failed (or the bytes were written by another format).
+ * - `COMPRESS`, `DECOMPRESS`: the compressor failed, or the bytes are corrupt or from another compressor.
+ * - `DECOMPRESS_LIMIT`: decompressing would exceed the configured maximum output size (a decompression bomb).
+ * - `CODEC_MISMATCH`: the entry was written with another format or compressor than the reader's.
+ * - `NOT_READY`: a component that needs asynchronous initialisation was used before it was ready.
+ * - `CONNECTION`, `TIMEOUT`, `AUTH`, `CLOSED`: the store could not be reached in time, refused us, or was closed.
+ * - `CORRUPT_ENTRY`: a stored entry does not have the expected layout (hostile or foreign data).
+ * - `VALUE_TOO_LARGE`: a value exceeds what the backend accepts.
+ * - `ALL_LAYERS_FAILED`: every layer of a composition failed; `cause` holds their errors.
+ * - `BACKEND`: any other failure of the underlying store; see `cause`.
+ */
+export type CacheErrorCode =
+  | 'INVALID_KEY'
+  | 'INVALID_VALUE'
+  | 'INVALID_OPTIONS'
+  | 'KEY_DECODE'
+  | 'SERIALIZE'
+  | 'DESERIALIZE'
+  | 'COMPRESS'
+  | 'DECOMPRESS'
+  | 'DECOMPRESS_LIMIT'
+  | 'CODEC_MISMATCH'
+  | 'NOT_READY'
+  | 'CONNECTION'
+  | 'TIMEOUT'
+  | 'AUTH'
+  | 'CLOSED'
+  | 'CORRUPT_ENTRY'
+  | 'VALUE_TOO_LARGE'
+  | 'ALL_LAYERS_FAILED'
+  | 'BACKEND';
+
+/** The operation during which an error happened. */
+export type CacheOperation =
+  | 'get'
+  | 'set'
+  | 'delete'
+  | 'read'
+  | 'write'
+  | 'remove'
+  | 'clear'
+  | 'connect'
+  | 'close'
+  | 'encode'
+  | 'decode';
+
+/** Where and why a {@link CacheError} happened. All fields are optional. */
+export interface CacheErrorDetails {
+  /** The underlying error. */
+  readonly cause?: unknown;
+  /** The canonical string of the key involved (see `CacheKey.canonical`), shortened when very long. */
+  readonly key?: string;
+  /** The label of the backend that failed, e.g. `"redis"` or `"cache.redis"`. */
+  readonly backend?: string;
+  /** The operation that failed. */
+  readonly operation?: CacheOperation;
+}
+
+const MAX_KEY_IN_ERROR = 256;
+const RETRYABLE: ReadonlySet<CacheErrorCode> = new Set(['CONNECTION', 'TIMEOUT', 'CLOSED']);
+
+/**
+ * The one error class of every `@cache` package. Errors from libraries underneath are wrapped, kept as `cause`.
+ * Messages never contain credentials.
+ */
+export class CacheError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: CacheErrorCode;
+  /** Canonical string of the key involved, when there is one. */
+  readonly key: string | undefined;
+  /** Label of the backend that raised the error, when there is one. */
+  readonly backend: string | undefined;
+  /** The operation that failed, when known. */
+  readonly operation: CacheOperation | undefined;
+
+  constructor(code: CacheErrorCode, message: string, details: CacheErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'CacheError';
+    this.code = code;
+    this.key =
+      details.key !== undefined && details.key.length > MAX_KEY_IN_ERROR
+        ? `${details.key.slice(0, MAX_KEY_IN_ERROR)}…`
+        : details.key;
+    this.backend = details.backend;
+    this.operation = details.operation;
+  }
+
+  /** True for failures that may pass by themselves (connection lost, timeout): worth retrying later. */
+  get retryable(): boolean {
+    return RETRYABLE.has(this.code);
+  }
+
+  /** Narrowing check that also works across duplicated copies of the package. */
+  static is(error: unknown, code?: CacheErrorCode): error is CacheError {
+    if (!(error instanceof Error) || error.name !== 'CacheError' || typeof (error as CacheError).code !== 'string') {
+      return false;
+    }
+    return code === undefined || (error as CacheError).code === code;
+  }
+
+  /** Wraps `error` as a CacheError with `code`, or adds missing details to one that already is a CacheError. */
+  static wrap(error: unknown, code: CacheErrorCode, message: string, details: CacheErrorDetails = {}): CacheError {
+    if (CacheError.is(error)) {
+      if (
+        (details.backend === undefined || error.backend !== undefined) &&
+        (details.key === undefined || error.key !== undefined) &&
+        (details.operation === undefined || error.operation !== undefined)
+      ) {
+        return error;
+      }
+      return new CacheError(error.code, error.message, {
+        cause: error.cause,
+        key: error.key ?? details.key,
+        backend: error.backend ?? details.backend,
+        operation: error.operation ?? details.operation,
+      } as CacheErrorDetails);
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    return new CacheError(code, `${message}: ${reason}`, { ...details, cause: error });
+  }
+}
