@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// The README's commands: `npm start` (the main demo), `npm test` (the whole suite), `npm run bench`.
+// Each does its own set-up from a fresh clone on a machine with only Node 20 and npm: pnpm, install, build, and
+// the Redis servers it needs (started on ports of our own, stopped again however the run ends).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const PNPM_VERSION = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split('@')[1];
+const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1', FORCE_COLOR: '0' };
+
+function log(message) {
+  console.log(`\n▶ ${message}`);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env, ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+function must(command, args, options) {
+  const status = run(command, args, options);
+  if (status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${status}`);
+}
+
+/** pnpm from PATH when it is the pinned major, else a private copy under .tools/ (no global install needed). */
+function findPnpm() {
+  const onPath = spawnSync('pnpm', ['--version'], { encoding: 'utf8', env });
+  if (onPath.status === 0 && onPath.stdout.trim().split('.')[0] === PNPM_VERSION.split('.')[0]) return 'pnpm';
+  const local = join(root, '.tools', 'node_modules', '.bin', 'pnpm');
+  if (!existsSync(local)) {
+    log(`installing pnpm ${PNPM_VERSION} into .tools/`);
+    must('npm', ['install', '--prefix', join(root, '.tools'), '--no-audit', '--no-fund', '--no-save', `pnpm@${PNPM_VERSION}`]);
+  }
+  return local;
+}
+
+function setUp() {
+  const pnpm = findPnpm();
+  env.PATH = `${dirname(pnpm === 'pnpm' ? 'pnpm' : pnpm)}:${env.PATH}`;
+  log('pnpm install');
+  must(pnpm, ['install', '--frozen-lockfile', '--reporter=append-only']);
+  log('build');
+  must(pnpm, ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);
+  return pnpm;
+}
+
+async function withRedis(work) {
+  const { startRedisServers } = await import('./redis-servers.mjs');
+  log('starting Redis servers for the run (standalone :16379, cluster :17000-17005)');
+  const servers = await startRedisServers({ cluster: true });
+  Object.assign(env, servers.env);
+  try {
+    return await work();
+  } finally {
+    log('stopping the Redis servers this run started');
+    await servers.stop();
+  }
+}
+
+/** Sums the vitest JSON reports the packages wrote, so the run ends on one "N passed, N failed" line. */
+function summarize() {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  for (const group of ['packages', 'examples']) {
+    const dir = join(root, group);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      const file = join(dir, name, '.vitest', 'results.json');
+      if (!existsSync(file)) continue;
+      const report = JSON.parse(readFileSync(file, 'utf8'));
+      passed += report.numPassedTests ?? 0;
+      failed += report.numFailedTests ?? 0;
+      skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+    }
+  }
+  return { passed, failed, skipped };
+}
+
+async function test(pnpm) {
+  log('lint (biome)');
+  const lint = run(pnpm, ['exec', 'biome', 'check', '.']);
+  const status = await withRedis(async () => {
+    log('typecheck, publint and tests (turbo)');
+    const tests = run(pnpm, [
+      'exec', 'turbo', 'run', 'typecheck', 'lint', 'test', '--concurrency=2', '--continue',
+      '--', '--reporter=default', '--reporter=json', '--outputFile=.vitest/results.json',
+    ]);
+    log('examples');
+    let examples = 0;
+    for (const name of readdirSync(join(root, 'examples'))) {
+      if (!existsSync(join(root, 'examples', name, 'package.json'))) continue;
+      const pkg = JSON.parse(readFileSync(join(root, 'examples', name, 'package.json'), 'utf8'));
+      if (pkg.scripts?.start) examples |= run(pnpm, ['--filter', pkg.name, 'start']);
+    }
+    return tests || examples;
+  });
+  const { passed, failed, skipped } = summarize();
+  console.log(`\nlint ${lint === 0 ? 'ok' : 'FAILED'}, turbo and examples ${status === 0 ? 'ok' : 'FAILED'}`);
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+  return lint || status;
+}
+
+async function main() {
+  const command = process.argv[2];
+  if (!['start', 'test', 'bench'].includes(command)) {
+    console.error('usage: node scripts/run.mjs start|test|bench');
+    return 2;
+  }
+  const pnpm = setUp();
+  if (command === 'test') return test(pnpm);
+  if (command === 'bench') {
+    return withRedis(() => run(pnpm, ['--filter', '@cache/bench', 'bench', ...process.argv.slice(3)]));
+  }
+  return run(pnpm, ['--filter', MAIN_EXAMPLE, 'start']);
+}
+
+// The main job: the memory example until the tiered demo lands.
+const MAIN_EXAMPLE = '@cache-examples/memory';
+
+main().then(
+  (status) => process.exit(status),
+  (error) => {
+    console.error(`\n✖ ${error.message}`);
+    process.exit(1);
+  },
+);
