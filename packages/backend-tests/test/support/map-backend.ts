@@ -33,6 +33,8 @@ export interface MapFaults {
   readonly splitWrite?: boolean;
   /** Values longer than this many stored bytes are cut to this length instead of being rejected. */
   readonly truncateAt?: number;
+  /** Values over `maxBytes` are dropped without an error, leaving the previous entry in place. */
+  readonly ignoreOversized?: boolean;
 }
 
 export interface MapRawOptions {
@@ -112,6 +114,7 @@ export class MapRawBackend implements Backend {
     }
     const faults = this.#faults;
     if (this.#maxBytes !== undefined && value.data.length > this.#maxBytes) {
+      if (faults.ignoreOversized) return;
       throw new CacheError(
         'VALUE_TOO_LARGE',
         `value of ${value.data.length} bytes exceeds ${this.#maxBytes}`,
@@ -171,6 +174,8 @@ export interface TypedFaults {
   readonly returnExpired?: boolean;
   /** `get` treats falsy data as a miss. */
   readonly falsyIsMiss?: boolean;
+  /** `get` never fills in `info.source`. */
+  readonly noSource?: boolean;
 }
 
 /**
@@ -194,7 +199,7 @@ export class SyncMapBackend implements CacheBackend {
       return undefined;
     }
     if (this.#faults.falsyIsMiss && !value.data) return undefined;
-    if (info !== undefined) info.source = this.label;
+    if (info !== undefined && !this.#faults.noSource) info.source = this.label;
     return value as CacheValue<T>;
   }
 
