@@ -17,3 +17,24 @@ export { urlDecodeKey, urlEncodeKey, urlEncoded } from './key-format/url-encoded
 export { bitcode } from './key-format/bitcode.js';
 export type { TypedLayerOptions } from './typed-backend.js';
 export { decodeValue, encodeValue, TypedBackend, toCacheBackend } from './typed-backend.js';
+
+// Composition: tiers (L1 in front of L2) that are themselves backends, and a fault-injecting wrapper.
+export type { ClearableBackend } from './composition/composition.js';
+export { Composition, compose } from './composition/composition.js';
+export type {
+  CompositionErrorEvent,
+  CompositionEvent,
+  CompositionListener,
+  LayerName,
+  SwallowedOperation,
+} from './composition/events.js';
+export type { Fault, FaultPoint, FaultyOperation } from './composition/faulty.js';
+export { FaultyBackend, faulty } from './composition/faulty.js';
+export type {
+  CompositionOptions,
+  RaceLoserPolicy,
+  ReadPolicy,
+  RefillPolicy,
+  ResolvedCompositionOptions,
+  WritePolicy,
+} from './composition/options.js';

@@ -1,0 +1,232 @@
+import { type Awaitable, isPromiseLike } from '../awaitable.js';
+import type { CacheBackend, ReadInfo } from '../backend.js';
+import type { BackendLabel } from '../backend-label.js';
+import type { CacheKey } from '../cache-key.js';
+import type { CacheValue } from '../cache-value.js';
+import { DeleteStatus } from '../delete-status.js';
+import { CacheError } from '../errors.js';
+import type { CompositionListener } from './events.js';
+import { LayerPair } from './layer-pair.js';
+import {
+  type CompositionOptions,
+  type ResolvedCompositionOptions,
+  resolveCompositionOptions,
+} from './options.js';
+import { attempt, both, failureOf } from './outcome.js';
+import { continueSequential, readFromL2, readParallel, readRace } from './read-policies.js';
+import { deleteEverywhere, writeValue } from './write-policies.js';
+
+/** A backend that can drop everything it holds at once, as a near tier must for {@link Composition.invalidateAll}. */
+export interface ClearableBackend extends CacheBackend {
+  /** Removes every entry. */
+  clear(): Awaitable<void>;
+}
+
+/**
+ * Two backends as one: a near layer (L1, e.g. memory) in front of a far one (L2, e.g. Redis, or another
+ * composition, so tiers nest). It is itself a {@link CacheBackend}: each layer keeps its own format, compressor
+ * and key format, since the composition only calls their typed `get`, `set` and `delete` with whole
+ * {@link CacheValue}s, expire and stale included. Build one with {@link compose}; the guide
+ * (`docs/composition.md`) has the policies and their error rules.
+ */
+export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends CacheBackend = CacheBackend>
+  implements CacheBackend
+{
+  /** Name of the composition, the first segment of the source path of its hits. */
+  readonly label: BackendLabel;
+  /** The near layer. Calling it directly bypasses the composition (no refill guard, no events). */
+  readonly l1: L1;
+  /** The far layer. */
+  readonly l2: L2;
+  /** The options in force, defaults applied. */
+  readonly options: ResolvedCompositionOptions;
+  readonly #pair: LayerPair;
+  readonly #sequential: boolean;
+
+  constructor(l1: L1, l2: L2, options: CompositionOptions = {}) {
+    for (const [name, layer] of [['l1', l1] as const, ['l2', l2] as const]) {
+      if (typeof layer !== 'object' || layer === null || typeof layer.get !== 'function') {
+        throw new CacheError('INVALID_OPTIONS', `compose: ${name} must be a CacheBackend`);
+      }
+    }
+    if ((l1 as CacheBackend) === l2) {
+      throw new CacheError('INVALID_OPTIONS', 'compose: l1 and l2 must be two different backends');
+    }
+    this.options = resolveCompositionOptions(options);
+    this.label = this.options.label;
+    this.l1 = l1;
+    this.l2 = l2;
+    this.#pair = new LayerPair(l1, l2, this.options);
+    this.#sequential = this.options.readPolicy === 'sequential';
+  }
+
+  /**
+   * Reads `key` according to the read policy. An L1 hit answered synchronously under the sequential policy is
+   * returned synchronously, at about the cost of the L1 read. On a hit, `info.source` is the label path of the
+   * layer that answered, e.g. `"cache.memory"`.
+   */
+  get<T>(key: CacheKey, info?: ReadInfo): Awaitable<CacheValue<T> | undefined> {
+    const pair = this.#pair;
+    if (!this.#sequential) {
+      return this.options.readPolicy === 'race'
+        ? readRace<T>(pair, key, info)
+        : readParallel<T>(pair, key, info);
+    }
+    const inner: ReadInfo | undefined = info === undefined ? undefined : {};
+    let result: Awaitable<CacheValue<T> | undefined>;
+    try {
+      result = this.l1.get<T>(key, inner);
+    } catch (error) {
+      return readFromL2<T>(pair, key, info, { ok: false, error });
+    }
+    if (result === undefined) return readFromL2<T>(pair, key, info, undefined);
+    if (isPromiseLike(result)) return continueSequential<T>(pair, key, info, inner, result);
+    if (info !== undefined) info.source = pair.source('l1', inner);
+    return result;
+  }
+
+  /**
+   * Writes `value`, expire and stale included, to both layers according to the write policy. An already expired
+   * value removes the entry from both (each layer's own `set` does that).
+   */
+  set<T>(key: CacheKey, value: CacheValue<T>): Awaitable<void> {
+    const pair = this.#pair;
+    pair.guard.voidKey(key);
+    const written = writeValue(pair, key, value);
+    const done = (): void => {
+      if (pair.listeners.size > 0) pair.emit({ type: 'set', key, value });
+    };
+    if (!isPromiseLike(written)) return done();
+    return this.#whileWriting(key, written).then(done);
+  }
+
+  /**
+   * Deletes `key` from both layers at once and sums their counts, so a key held by both reports 2. Throws when a
+   * layer fails, since the key may still be served from it.
+   */
+  delete(key: CacheKey): Awaitable<DeleteStatus> {
+    const pair = this.#pair;
+    pair.guard.voidKey(key);
+    const deleted = deleteEverywhere(
+      pair,
+      key,
+      () => this.l1.delete(key),
+      () => this.l2.delete(key),
+    );
+    const done = (status: DeleteStatus): DeleteStatus => {
+      if (pair.listeners.size > 0) pair.emit({ type: 'delete', key, status });
+      return status;
+    };
+    if (!isPromiseLike(deleted)) return done(deleted);
+    return this.#whileWriting(key, deleted).then(done);
+  }
+
+  /**
+   * Drops the near copies of `key`: deletes it from L1 and, when L2 is a composition, invalidates it there
+   * too; the far store keeps it. L2 reads in flight for `key` will not refill L1. A coherence layer calls this
+   * when another process changed the key. Returns the number of copies dropped; throws like `delete`.
+   */
+  invalidate(key: CacheKey): Awaitable<DeleteStatus> {
+    const pair = this.#pair;
+    pair.guard.voidKey(key);
+    const l2 = this.l2 as CacheBackend;
+    const dropped = deleteEverywhere(
+      pair,
+      key,
+      () => this.l1.delete(key),
+      () => (l2 instanceof Composition ? l2.invalidate(key) : DeleteStatus.missing),
+    );
+    return isPromiseLike(dropped) ? this.#whileWriting(key, dropped) : dropped;
+  }
+
+  /**
+   * Drops every near copy: clears L1 and, when L2 is a composition, its near layers too. L2 reads in flight
+   * will not refill. A coherence layer calls this when it can no longer trust L1 (after a disconnect). Needs
+   * an L1 with `clear()`; a nested composition whose L1 has none fails with `INVALID_OPTIONS`.
+   */
+  invalidateAll(this: Composition<ClearableBackend, CacheBackend>): Promise<void> {
+    return this.#invalidateAll();
+  }
+
+  async #invalidateAll(): Promise<void> {
+    const pair = this.#pair;
+    const l1 = this.l1 as Partial<ClearableBackend>;
+    const l2 = this.l2 as CacheBackend;
+    if (typeof l1.clear !== 'function') {
+      throw new CacheError('INVALID_OPTIONS', `invalidateAll: L1 of "${this.label}" has no clear()`);
+    }
+    pair.guard.beginClear();
+    try {
+      const o1 = attempt(() => (l1 as ClearableBackend).clear());
+      const o2 = attempt(() => (l2 instanceof Composition ? l2.#invalidateAll() : undefined));
+      await both(o1, o2, (a, b) => {
+        const error = pair.failure('clear', undefined, failureOf(a), failureOf(b));
+        if (error !== undefined) throw error;
+      });
+    } finally {
+      pair.guard.endClear();
+    }
+  }
+
+  /**
+   * Calls `listener` after each successful `set` and `delete` made through the composition, and after each
+   * refill of L1. Returns the function that unsubscribes it.
+   */
+  subscribe(listener: CompositionListener): () => void {
+    const listeners = this.#pair.listeners;
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+    };
+  }
+
+  /**
+   * Resolves once the background work started so far has settled: refills into an asynchronous L1, race losers
+   * followed under `raceLoser: "background"`, repairs. For tests and graceful shutdown; it waits for a hung layer
+   * as long as the layer hangs.
+   */
+  whenIdle(): Promise<void> {
+    return this.#pair.whenIdle();
+  }
+
+  /**
+   * Closes both layers (at once), without waiting for background work: call `whenIdle()` first for that. Throws
+   * the failed layer's error, or `ALL_LAYERS_FAILED`.
+   */
+  async close(): Promise<void> {
+    const pair = this.#pair;
+    await both(
+      attempt(() => this.l1.close?.()),
+      attempt(() => this.l2.close?.()),
+      (o1, o2) => {
+        const error = pair.failure('close', undefined, failureOf(o1), failureOf(o2));
+        if (error !== undefined) throw error;
+      },
+    );
+  }
+
+  /** Marks a write of `key` in flight until `work` settles, so no refill of `key` lands in between. */
+  #whileWriting<R>(key: CacheKey, work: PromiseLike<R>): Promise<R> {
+    const guard = this.#pair.guard;
+    guard.beginWrite(key);
+    return Promise.resolve(work).finally(() => guard.endWrite(key));
+  }
+}
+
+/**
+ * Composes a near backend `l1` in front of a far backend `l2`. The result is a {@link CacheBackend} too, so
+ * `compose(memory, compose(memory2, redis))` nests. Defaults: sequential reads, optimistic parallel writes,
+ * refill on, label `"cache"`.
+ *
+ * @example
+ * const cache = compose(memoryBackend({ maxEntries: 10_000 }), redis, { onError: (e) => log.warn(e.error) });
+ * const info: ReadInfo = {};
+ * const hit = await cache.get(key, info); // info.source: "cache.memory" or "cache.redis"
+ */
+export function compose<L1 extends CacheBackend, L2 extends CacheBackend>(
+  l1: L1,
+  l2: L2,
+  options: CompositionOptions = {},
+): Composition<L1, L2> {
+  return new Composition(l1, l2, options);
+}
