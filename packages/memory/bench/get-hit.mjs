@@ -1,0 +1,117 @@
+// Cost of a get hit: the memory backend against a bare lru-cache holding the same CacheValue objects.
+// Keys are made, and their canonical strings memoized, before timing; lookups follow a shuffled index array.
+// Each case is its own function, so no call site is shared between cases; cases are interleaved over rounds and
+// the median round is reported. Run: node bench/get-hit.mjs (after building).
+import { CacheKey, CacheValue } from '@cache/core';
+import { LRUCache } from 'lru-cache';
+import { memoryBackend } from '../dist/index.js';
+import { random } from './workload.mjs';
+
+const KEYS = 10_000;
+const LOOKUPS = 2_000_000;
+const ROUNDS = Number(process.env.ROUNDS ?? 15);
+
+const keys = Array.from({ length: KEYS }, (_, i) =>
+  CacheKey.from({ tenant: 'acme', user: String(i) }, { prefix: 'app' }),
+);
+const names = keys.map((key) => key.canonical); // memoizes canonical as well
+const next = random(7);
+const order = Int32Array.from({ length: LOOKUPS }, () => Math.floor(next() * KEYS));
+const forever = keys.map((_, i) => new CacheValue({ id: i, name: `user ${i}` }));
+const expiring = keys.map((_, i) => new CacheValue({ id: i, name: `user ${i}` }, Date.now() + 3_600_000));
+
+// The design we measured against: lru-cache underneath, with our expiry check and ReadInfo on top.
+class LruBacked {
+  #lru = new LRUCache({ max: KEYS });
+  label = 'memory';
+  get(key, info) {
+    const value = this.#lru.get(key.canonical);
+    if (value === undefined) return undefined;
+    if (value.expire !== undefined && value.expire <= Date.now()) {
+      this.#lru.delete(key.canonical);
+      return undefined;
+    }
+    if (info !== undefined) info.source = this.label;
+    return value;
+  }
+  set(key, value) {
+    this.#lru.set(key.canonical, value);
+  }
+}
+
+const lru = new LRUCache({ max: KEYS });
+const lruBacked = new LruBacked();
+const lruTtl = new LRUCache({ max: KEYS, ttl: 3_600_000 });
+const map = new Map();
+const memory = memoryBackend({ maxEntries: KEYS });
+const memoryTtl = memoryBackend({ maxEntries: KEYS });
+const memoryBytes = memoryBackend({ maxBytes: 64 * 1024 * 1024 });
+const memoryClone = memoryBackend({ maxEntries: KEYS, clone: true });
+for (let i = 0; i < KEYS; i++) {
+  lru.set(names[i], forever[i]);
+  lruTtl.set(names[i], forever[i]);
+  map.set(names[i], forever[i]);
+  lruBacked.set(keys[i], forever[i]);
+  memory.set(keys[i], forever[i]);
+  memoryTtl.set(keys[i], expiring[i]);
+  memoryBytes.set(keys[i], forever[i]);
+  memoryClone.set(keys[i], forever[i]);
+}
+
+let sink = 0;
+const cases = {
+  'Map.get (floor)': () => {
+    for (let i = 0; i < LOOKUPS; i++) if (map.get(names[order[i]]) !== undefined) sink++;
+  },
+  'lru-cache get': () => {
+    for (let i = 0; i < LOOKUPS; i++) if (lru.get(names[order[i]]) !== undefined) sink++;
+  },
+  'memory get': () => {
+    for (let i = 0; i < LOOKUPS; i++) if (memory.get(keys[order[i]]) !== undefined) sink++;
+  },
+  'lru-cache wrapped as a backend': () => {
+    for (let i = 0; i < LOOKUPS; i++) if (lruBacked.get(keys[order[i]]) !== undefined) sink++;
+  },
+  'memory get, info': () => {
+    const info = {};
+    for (let i = 0; i < LOOKUPS; i++) if (memory.get(keys[order[i]], info) !== undefined) sink++;
+  },
+  'memory get, maxBytes': () => {
+    for (let i = 0; i < LOOKUPS; i++) if (memoryBytes.get(keys[order[i]]) !== undefined) sink++;
+  },
+  'lru-cache get, ttl option': () => {
+    for (let i = 0; i < LOOKUPS; i++) if (lruTtl.get(names[order[i]]) !== undefined) sink++;
+  },
+  'memory get, entries expire': () => {
+    for (let i = 0; i < LOOKUPS; i++) if (memoryTtl.get(keys[order[i]]) !== undefined) sink++;
+  },
+  'memory get, clone': () => {
+    for (let i = 0; i < LOOKUPS / 20; i++) if (memoryClone.get(keys[order[i]]) !== undefined) sink++;
+  },
+};
+const lookups = (name) => (name === 'memory get, clone' ? LOOKUPS / 20 : LOOKUPS);
+
+const samples = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
+for (let round = 0; round < ROUNDS + 2; round++) {
+  for (const [name, fn] of Object.entries(cases)) {
+    const start = process.hrtime.bigint();
+    fn();
+    const ns = Number(process.hrtime.bigint() - start) / lookups(name);
+    if (round >= 2) samples[name].push(ns); // the first two rounds warm the JIT
+  }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const base = median(samples['lru-cache get']);
+const baseTtl = median(samples['lru-cache get, ttl option']);
+console.log(`node ${process.version}, ${KEYS} keys, ${LOOKUPS} hits per round, median of ${ROUNDS} rounds`);
+console.log('| case | ns/get | ops/s | vs lru-cache get |');
+console.log('|---|---:|---:|---:|');
+for (const name of Object.keys(cases)) {
+  const ns = median(samples[name]);
+  const ref = name === 'memory get, entries expire' ? baseTtl : base;
+  const refName = ref === baseTtl && name === 'memory get, entries expire' ? ' (vs ttl option)' : '';
+  console.log(
+    `| ${name} | ${ns.toFixed(1)} | ${(1e9 / ns / 1e6).toFixed(1)}M | ${(ns / ref).toFixed(2)}x${refName} |`,
+  );
+}
+if (sink === 0) console.log('no hits: the benchmark is broken');
