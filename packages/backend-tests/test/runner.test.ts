@@ -46,6 +46,14 @@ async function settle(body: () => Promise<void>): Promise<unknown> {
 }
 
 describe('runBackendConformance with any runner', () => {
+  it("accepts vitest's and node:test's describe and it as they are (checked by the type checker)", () => {
+    type NodeTest = typeof import('node:test');
+    const fromNode = (test: NodeTest): TestRunner => ({ describe: test.describe, it: test.it });
+    const fromVitest: TestRunner = { describe, it };
+    expect(typeof fromNode).toBe('function');
+    expect(typeof fromVitest.it).toBe('function');
+  });
+
   it('registers one describe per backend, one per topic and one test per case', () => {
     const { runner, tests } = recordingRunner();
     runBackendConformance({ name: 'map', runner, create: () => mapBackend(), capabilities: CAPS });
@@ -138,9 +146,18 @@ describe('runBackendConformance with any runner', () => {
       const seen = (key: CacheKey) => prefixes.push(key.prefix);
       return {
         label: 'recording',
-        get: (key, info) => (seen(key), inner.get(key, info)),
-        set: (key, value) => (seen(key), inner.set(key, value)),
-        delete: (key) => (seen(key), inner.delete(key)),
+        get(key, info) {
+          seen(key);
+          return inner.get(key, info);
+        },
+        set(key, value) {
+          seen(key);
+          return inner.set(key, value);
+        },
+        delete(key) {
+          seen(key);
+          return inner.delete(key);
+        },
       };
     };
     const cases = conformanceCases({
