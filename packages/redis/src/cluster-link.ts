@@ -1,0 +1,159 @@
+import { CacheError } from '@cache/core';
+import { DeadlineError, withDeadline } from './deadline.js';
+import { BYTES, type EntryWrite, integer, type RedisLink, SCAN_COUNT, scanPage } from './link.js';
+import type { NodeRedisCluster } from './node-redis.js';
+
+/** Where a cluster link gets its cluster client: made by the backend (owned) or given by the user. */
+export type ClusterSource =
+  | { readonly create: () => NodeRedisCluster }
+  | { readonly given: NodeRedisCluster };
+
+/** One cluster client and its connection attempt. */
+class ClusterState {
+  ready = false;
+  failed: unknown;
+  readonly connecting: Promise<NodeRedisCluster>;
+  readonly onError = (): void => {
+    // Topology refresh failures land here; commands report their own errors. The listener only keeps an
+    // 'error' event from crashing the process.
+  };
+  constructor(readonly cluster: NodeRedisCluster) {
+    cluster.on('error', this.onError);
+    const opened = cluster.isOpen ? Promise.resolve() : cluster.connect();
+    this.connecting = opened.then(
+      () => {
+        this.ready = true;
+        return cluster;
+      },
+      (error: unknown) => {
+        this.failed = error;
+        throw error;
+      },
+    );
+    // Rejections reach whoever waits on `connecting`; keep an abandoned one from being unhandled.
+    this.connecting.catch(() => undefined);
+  }
+  detach(): void {
+    this.cluster.off('error', this.onError);
+  }
+}
+
+/**
+ * A Redis Cluster through one node-redis cluster client, which routes each command to the master of its key's
+ * slot (or a replica for reads, when asked), follows `MOVED`/`ASK`, and refreshes the topology after a failover.
+ * Reads are two commands sent in the same tick (node-redis writes them together; a cluster `multi()` would lose
+ * the byte type mapping in node-redis 6.3.1). Writes are a `MULTI` on the key's node.
+ */
+export class ClusterLink implements RedisLink {
+  readonly #source: ClusterSource;
+  #state: ClusterState | undefined;
+  #closed = false;
+
+  constructor(source: ClusterSource) {
+    this.#source = source;
+  }
+
+  get connected(): boolean {
+    return this.#state?.ready === true && this.#state.cluster.isOpen;
+  }
+
+  #cluster(): NodeRedisCluster | Promise<NodeRedisCluster> {
+    const state = this.#state;
+    if (state !== undefined && state.ready && state.cluster.isOpen) return state.cluster;
+    if (this.#closed) return Promise.reject(new CacheError('CLOSED', 'the Redis backend is closed'));
+    if (state === undefined || state.failed !== undefined) {
+      // First use, or the last attempt to reach the cluster failed: try again (with a fresh client when owned).
+      if (state !== undefined && 'create' in this.#source) state.cluster.destroy();
+      else state?.detach();
+      this.#state = new ClusterState('create' in this.#source ? this.#source.create() : this.#source.given);
+      return this.#state.connecting;
+    }
+    if (state.ready && !state.cluster.isOpen) {
+      return Promise.reject(
+        new CacheError('CONNECTION', 'the node-redis cluster client passed in is closed'),
+      );
+    }
+    return state.connecting;
+  }
+
+  read(key: Buffer, fields: readonly string[]): Promise<[unknown, unknown]> {
+    const cluster = this.#cluster();
+    if (cluster instanceof Promise) return cluster.then((c) => this.#read(c, key, fields));
+    return this.#read(cluster, key, fields);
+  }
+
+  #read(cluster: NodeRedisCluster, key: Buffer, fields: readonly string[]): Promise<[unknown, unknown]> {
+    // Marked read-only: served by a replica only when the cluster client was made with replica reads on.
+    return Promise.all([
+      cluster.sendCommand(key, true, ['HMGET', key, ...fields], BYTES),
+      cluster.sendCommand(key, true, ['PTTL', key]),
+    ]);
+  }
+
+  write(entry: EntryWrite): Promise<unknown> {
+    const cluster = this.#cluster();
+    if (cluster instanceof Promise) return cluster.then((c) => this.#write(c, entry));
+    return this.#write(cluster, entry);
+  }
+
+  #write(cluster: NodeRedisCluster, entry: EntryWrite): Promise<unknown> {
+    const { key } = entry;
+    const multi = cluster.multi(key);
+    multi.addCommand(key, false, ['DEL', key]);
+    multi.addCommand(key, false, entry.hset);
+    if (entry.expireAt !== undefined)
+      multi.addCommand(key, false, ['PEXPIREAT', key, String(entry.expireAt)]);
+    return multi.exec();
+  }
+
+  async remove(key: Buffer): Promise<number> {
+    const cluster = await this.#cluster();
+    return integer(await cluster.sendCommand(key, false, ['DEL', key]));
+  }
+
+  async removeMatching(pattern: Buffer, deadline: <T>(work: Promise<T>) => Promise<T>): Promise<number> {
+    const cluster = await deadline(Promise.resolve(this.#cluster()));
+    let removed = 0;
+    for (const master of [...cluster.masters]) {
+      const node = await deadline(cluster.nodeClient(master));
+      let cursor = '0';
+      do {
+        const page = scanPage(
+          await deadline(node.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT], BYTES)),
+        );
+        cursor = page[0];
+        // Keys of one node can sit in different slots, and a multi-key UNLINK must not cross slots: one UNLINK per
+        // key, routed by the cluster client (so a slot that moved meanwhile is followed), all in one round trip.
+        const counts = await deadline(
+          Promise.all(page[1].map((key) => cluster.sendCommand(key, false, ['UNLINK', key]))),
+        );
+        for (const count of counts) removed += integer(count);
+      } while (cursor !== '0');
+    }
+    return removed;
+  }
+
+  missedDeadline(): void {
+    // Node clients of a cluster are watched by node-redis itself (reconnects, topology refresh on failover).
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const state = this.#state;
+    this.#state = undefined;
+    if (state === undefined) return;
+    if (!('create' in this.#source)) {
+      state.detach();
+      return;
+    }
+    const cluster = state.cluster;
+    if (!cluster.isOpen) {
+      cluster.destroy();
+      return;
+    }
+    await withDeadline(cluster.close(), timeoutMs, () => new DeadlineError(timeoutMs, 'command')).catch(() =>
+      cluster.destroy(),
+    );
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Settles with `work`, or rejects with `onTimeout()` once `ms` have passed, whichever comes first. The timer is
+ * cleared as soon as `work` settles, and a `work` that loses the race still has its rejection handled, so a late
+ * failure never becomes an unhandled rejection. node-redis' own timeouts stop counting once a command is written
+ * to the socket, so this is what bounds a command sent to a server that hangs.
+ */
+export function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Raised by {@link withDeadline} callers; mapped to a `TIMEOUT` CacheError by the backend. */
+export class DeadlineError extends Error {
+  /** What was waited for: `"command"` or `"connection"`. */
+  readonly waitingFor: 'command' | 'connection';
+  constructor(ms: number, waitingFor: 'command' | 'connection') {
+    super(
+      waitingFor === 'connection'
+        ? `no connection to Redis within the ${ms} ms deadline`
+        : `Redis did not answer within the ${ms} ms deadline`,
+    );
+    this.name = 'DeadlineError';
+    this.waitingFor = waitingFor;
+  }
+}

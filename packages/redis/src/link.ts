@@ -1,0 +1,50 @@
+import { RESP_TYPES } from '@redis/client';
+import type { RedisArg } from './node-redis.js';
+
+/** node-redis type mapping that returns bulk strings as Buffers, so payloads and binary keys round-trip. */
+export const BYTES = Object.freeze({ typeMapping: Object.freeze({ [RESP_TYPES.BLOB_STRING]: Buffer }) });
+
+/** The write of one entry, as a transaction on its key: `DEL`, `HSET`, then `PEXPIREAT` when it expires. */
+export interface EntryWrite {
+  readonly key: Buffer;
+  readonly hset: RedisArg[];
+  readonly expireAt: number | undefined;
+}
+
+/**
+ * The commands the backend needs, over one node or a cluster. Each method waits for a connection when there is
+ * none yet; the backend bounds the whole call with its deadline.
+ */
+export interface RedisLink {
+  /** `HMGET key <fields>` and `PTTL key`, sent together in one round trip. */
+  read(key: Buffer, fields: readonly string[]): Promise<[unknown, unknown]>;
+  /** The transaction of {@link EntryWrite}: atomic, one round trip, all on one key (so one cluster slot). */
+  write(entry: EntryWrite): Promise<unknown>;
+  /** `DEL key`: the number of keys removed. */
+  remove(key: Buffer): Promise<number>;
+  /** `SCAN MATCH pattern` + `UNLINK` on every master, each page bounded by `deadline`; the number of keys removed. */
+  removeMatching(pattern: Buffer, deadline: <T>(work: Promise<T>) => Promise<T>): Promise<number>;
+  /** True while a command can be sent without waiting for a connection. */
+  readonly connected: boolean;
+  /** Told when an operation missed its deadline, so a hung connection can be detected and replaced. */
+  missedDeadline(): void;
+  /** Closes what the link owns and removes the listeners it added to what it does not. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+/** Number from an integer reply (RESP3 gives numbers, RESP2 too, but be lenient with strings). */
+export function integer(reply: unknown): number {
+  return typeof reply === 'number' ? reply : Number(reply);
+}
+
+/** `[cursor, keys]` of a SCAN reply with byte strings. */
+export function scanPage(reply: unknown): [string, Buffer[]] {
+  if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
+    throw new Error('unexpected SCAN reply');
+  }
+  const cursor = Buffer.isBuffer(reply[0]) ? reply[0].toString('latin1') : String(reply[0]);
+  return [cursor, reply[1] as Buffer[]];
+}
+
+/** Pages of `SCAN` use this `COUNT` hint; `UNLINK` goes in batches of the page. */
+export const SCAN_COUNT = '1000';

@@ -1,0 +1,262 @@
+import {
+  type Backend,
+  type BackendCapabilities,
+  CacheError,
+  type CacheKey,
+  type CacheOperation,
+  type CacheValue,
+  type Compressor,
+  DeleteStatus,
+  type Format,
+  type KeyFormat,
+  passthrough,
+  TypedBackend,
+  urlEncoded,
+} from '@cache/core';
+import { cbor } from '@cache/formats';
+import { parseAddress, type RedisAddress } from './address.js';
+import { resolveBackoff } from './backoff.js';
+import { type ConnectionSettings, createClusterClient, createSingleClient } from './client-factory.js';
+import { ClusterLink } from './cluster-link.js';
+import { DeadlineError, withDeadline } from './deadline.js';
+import { codecTag, hsetArgs, parseEntry, READ_FIELDS } from './entry-layout.js';
+import { escapeGlob } from './glob.js';
+import type { RedisLink } from './link.js';
+import type { RedisBackendOptions } from './options.js';
+import { toCacheError } from './redis-errors.js';
+import { SingleLink } from './single-link.js';
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+const DEFAULT_RESPONSE_TIMEOUT_MS = 2000;
+
+function positiveMs(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new CacheError('INVALID_OPTIONS', `${name} must be a positive number of milliseconds`);
+  }
+  return value;
+}
+
+function targetCount(options: RedisBackendOptions): number {
+  return [options.url, options.cluster, options.client, options.clusterClient].filter((t) => t !== undefined)
+    .length;
+}
+
+function connectionSettings(
+  options: RedisBackendOptions,
+  fromUrl: RedisAddress | undefined,
+  connectTimeoutMs: number,
+): ConnectionSettings {
+  const tls = options.tls ?? false;
+  return {
+    username: options.username ?? fromUrl?.username,
+    password: options.password ?? fromUrl?.password,
+    tls: tls === true || (tls === false && fromUrl?.tls === true) ? {} : tls,
+    connectTimeoutMs,
+    backoff: resolveBackoff(options.reconnect),
+  };
+}
+
+/** The link for the configured target: a client the backend opens and owns, or the user's. */
+function createLink(options: RedisBackendOptions, connectTimeoutMs: number): RedisLink {
+  if (options.client !== undefined) return new SingleLink({ given: options.client }, connectTimeoutMs);
+  if (options.clusterClient !== undefined) return new ClusterLink({ given: options.clusterClient });
+  if (options.url !== undefined) {
+    const address = parseAddress(options.url);
+    const settings = connectionSettings(options, address, connectTimeoutMs);
+    const database = options.database ?? address.database;
+    return new SingleLink(
+      { create: () => createSingleClient(address, settings, database) },
+      connectTimeoutMs,
+    );
+  }
+  const nodes = (options.cluster?.nodes ?? []).map(parseAddress);
+  const first = nodes[0];
+  if (first === undefined)
+    throw new CacheError('INVALID_OPTIONS', 'cluster.nodes must list at least one node');
+  if (options.database !== undefined)
+    throw new CacheError('INVALID_OPTIONS', 'a Redis Cluster has only database 0');
+  const settings = connectionSettings(options, first, connectTimeoutMs);
+  const readFromReplicas = options.cluster?.readFromReplicas ?? false;
+  return new ClusterLink({ create: () => createClusterClient(nodes, settings, readFromReplicas) });
+}
+
+/**
+ * Redis (single node or Cluster) as a cache backend, on node-redis. Each entry is one hash at
+ * `namespace + keyFormat(key)` with the payload in `d`, the stale instant in `s` and the expiry as the key's own TTL,
+ * the layout hitbox reads and writes, so a TypeScript and a Rust service can share entries.
+ *
+ * It is both levels of the contract: the typed `get`/`set`/`delete` users call (serialize, then compress), and the
+ * raw `read`/`write`/`remove` on bytes. Every operation has a deadline; failures are `CacheError`s with stable codes.
+ *
+ * @example
+ * ```ts
+ * const redis = new RedisBackend({ url: 'redis://127.0.0.1:6379', namespace: 'myapp:' });
+ * await redis.set(CacheKey.of('user', '42'), CacheValue.fromTtl({ name: 'Ada' }, { ttlMs: 60_000 }));
+ * const hit = await redis.get<{ name: string }>(CacheKey.of('user', '42'));
+ * await redis.close();
+ * ```
+ */
+export class RedisBackend extends TypedBackend implements Backend {
+  /** Name in reports, errors and composed labels. */
+  readonly label: string;
+  /** The format the typed level serializes data with. */
+  readonly valueFormat: Format;
+  /** How keys become Redis keys (after the namespace). */
+  readonly keyFormat: KeyFormat;
+  /** The compressor applied after serialization. */
+  readonly compressor: Compressor;
+  /** The prefix of every Redis key this backend uses. */
+  readonly namespace: string;
+  /** What this backend promises, for the conformance suite and compositions. */
+  readonly capabilities: BackendCapabilities;
+
+  readonly #link: RedisLink;
+  readonly #namespace: Buffer;
+  readonly #codec: string;
+  readonly #timeoutMs: number;
+  readonly #now: () => number;
+
+  constructor(options: RedisBackendOptions) {
+    super({
+      ...(options.maxDecompressedBytes === undefined
+        ? {}
+        : { maxDecompressedBytes: options.maxDecompressedBytes }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+    if (targetCount(options) !== 1) {
+      throw new CacheError('INVALID_OPTIONS', 'give exactly one of url, cluster, client or clusterClient');
+    }
+    this.label = options.label ?? 'redis';
+    this.valueFormat = options.valueFormat ?? cbor;
+    this.keyFormat = options.keyFormat ?? urlEncoded;
+    this.compressor = options.compressor ?? passthrough;
+    this.namespace = options.namespace ?? '';
+    this.#namespace = Buffer.from(this.namespace, 'utf8');
+    this.#codec = codecTag(this.valueFormat.id, this.compressor.id);
+    this.#timeoutMs = positiveMs(options.responseTimeoutMs, DEFAULT_RESPONSE_TIMEOUT_MS, 'responseTimeoutMs');
+    this.#now = options.now ?? Date.now;
+    this.capabilities = Object.freeze({ expiryPrecisionMs: 1, losslessKeys: this.keyFormat.lossless });
+    const connectTimeoutMs = positiveMs(
+      options.connectTimeoutMs,
+      DEFAULT_CONNECT_TIMEOUT_MS,
+      'connectTimeoutMs',
+    );
+    this.#link = createLink(options, connectTimeoutMs);
+  }
+
+  protected get raw(): Backend {
+    return this;
+  }
+
+  /** The Redis key an entry lives at: the namespace bytes, then the key format's bytes. */
+  storeKey(key: CacheKey): Buffer {
+    let encoded: Uint8Array;
+    try {
+      encoded = this.keyFormat.encode(key);
+    } catch (error) {
+      throw CacheError.wrap(error, 'INVALID_KEY', `${this.label}: key cannot be encoded`, {
+        backend: this.label,
+      });
+    }
+    if (this.#namespace.length === 0) {
+      return Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+    }
+    const bytes = Buffer.allocUnsafe(this.#namespace.length + encoded.byteLength);
+    this.#namespace.copy(bytes, 0);
+    bytes.set(encoded, this.#namespace.length);
+    return bytes;
+  }
+
+  /** Runs one operation under the deadline and turns any failure into a CacheError. */
+  #run<T>(operation: CacheOperation, key: CacheKey | undefined, work: Promise<T>): Promise<T> {
+    const ms = this.#timeoutMs;
+    const link = this.#link;
+    return withDeadline(work, ms, () => {
+      const connected = link.connected;
+      if (connected) link.missedDeadline();
+      return new DeadlineError(ms, connected ? 'command' : 'connection');
+    }).catch((error: unknown) => {
+      throw toCacheError(error, operation, this.label, key?.canonical);
+    });
+  }
+
+  #fail(error: unknown, operation: CacheOperation, key: CacheKey): Promise<never> {
+    return Promise.reject(toCacheError(error, operation, this.label, key.canonical));
+  }
+
+  /** Reads the entry at `key` in one round trip (`HMGET d s e c` + `PTTL`), or `undefined` on a miss. */
+  read(key: CacheKey): Promise<CacheValue<Uint8Array> | undefined> {
+    let redisKey: Buffer;
+    try {
+      redisKey = this.storeKey(key);
+    } catch (error) {
+      return this.#fail(error, 'read', key);
+    }
+    return this.#run('read', key, this.#link.read(redisKey, READ_FIELDS)).then(([fields, pttl]) => {
+      try {
+        return parseEntry(fields, pttl, this.#now(), this.#codec);
+      } catch (error) {
+        throw toCacheError(error, 'read', this.label, key.canonical);
+      }
+    });
+  }
+
+  /**
+   * Replaces the entry at `key` atomically in one round trip: `MULTI`, `DEL`, `HSET`, `PEXPIREAT` at the
+   * absolute expire instant (none when the value never expires), `EXEC`. No field of an older write survives.
+   * A value that has already expired deletes the entry instead.
+   */
+  write(key: CacheKey, value: CacheValue<Uint8Array>): Promise<void> {
+    let redisKey: Buffer;
+    try {
+      redisKey = this.storeKey(key);
+    } catch (error) {
+      return this.#fail(error, 'write', key);
+    }
+    if (value.isExpired(this.#now())) return this.remove(key).then(() => undefined);
+    const entry = { key: redisKey, hset: hsetArgs(redisKey, value, this.#codec), expireAt: value.expire };
+    return this.#run('write', key, this.#link.write(entry)).then(() => undefined);
+  }
+
+  /** Deletes the entry at `key` (`DEL`). */
+  remove(key: CacheKey): Promise<DeleteStatus> {
+    let redisKey: Buffer;
+    try {
+      redisKey = this.storeKey(key);
+    } catch (error) {
+      return this.#fail(error, 'remove', key);
+    }
+    return this.#run('remove', key, this.#link.remove(redisKey)).then((count) => DeleteStatus.deleted(count));
+  }
+
+  /**
+   * Deletes every key that starts with `namespace + prefix`, with `SCAN` + `UNLINK` (never `KEYS`), on every master
+   * of a cluster; returns how many keys it removed. Each page is bounded by the response timeout, not the whole
+   * clear. Refuses an empty pattern, which would empty the whole database.
+   */
+  async clear(prefix = ''): Promise<number> {
+    const start = this.namespace + prefix;
+    if (start === '') {
+      throw new CacheError('INVALID_OPTIONS', `${this.label}: clear() needs a namespace or a prefix`, {
+        backend: this.label,
+        operation: 'clear',
+      });
+    }
+    const pattern = Buffer.concat([escapeGlob(Buffer.from(start, 'utf8')), Buffer.from('*')]);
+    const deadline = <T>(work: Promise<T>): Promise<T> => this.#run('clear', undefined, work);
+    try {
+      return await this.#link.removeMatching(pattern, deadline);
+    } catch (error) {
+      throw toCacheError(error, 'clear', this.label, undefined);
+    }
+  }
+
+  /**
+   * Closes the connections the backend opened (waiting up to the response timeout for commands in flight).
+   * A client or cluster you passed in is left open; the listeners the backend added to it are removed.
+   */
+  close(): Promise<void> {
+    return this.#link.close(this.#timeoutMs);
+  }
+}

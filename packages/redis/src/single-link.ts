@@ -1,0 +1,209 @@
+import { CacheError } from '@cache/core';
+import { DeadlineError, withDeadline } from './deadline.js';
+import { BYTES, type EntryWrite, integer, type RedisLink, SCAN_COUNT, scanPage } from './link.js';
+import type { NodeRedisClient, RedisArg } from './node-redis.js';
+
+interface Waiter {
+  resolve(client: NodeRedisClient): void;
+  reject(error: unknown): void;
+}
+
+/** One client and what we know about it: the failure of its current connection attempt, and who waits for it. */
+class ClientState {
+  lastError: unknown;
+  waiters: Waiter[] = [];
+  readonly onReady = (): void => {
+    this.lastError = undefined;
+    this.settle(undefined);
+  };
+  readonly onError = (error: unknown): void => {
+    this.lastError = error;
+    this.settle(error);
+  };
+  readonly onEnd = (): void => {
+    this.lastError ??= new CacheError('CONNECTION', 'the Redis client was closed');
+    this.settle(this.lastError);
+  };
+  constructor(readonly client: NodeRedisClient) {
+    client.on('ready', this.onReady);
+    client.on('error', this.onError);
+    client.on('end', this.onEnd);
+    client.on('terminated', this.onError);
+  }
+  detach(): void {
+    this.client.off('ready', this.onReady);
+    this.client.off('error', this.onError);
+    this.client.off('end', this.onEnd);
+    this.client.off('terminated', this.onError);
+  }
+  settle(error: unknown): void {
+    const waiters = this.waiters;
+    if (waiters.length === 0) return;
+    this.waiters = [];
+    for (const waiter of waiters) {
+      if (error === undefined) waiter.resolve(this.client);
+      else waiter.reject(error);
+    }
+  }
+}
+
+/** Where a single-node link gets its client: made by the backend (owned) or given by the user. */
+export type ClientSource = { readonly create: () => NodeRedisClient } | { readonly given: NodeRedisClient };
+
+/**
+ * A single Redis node through one node-redis client (commands are auto-pipelined, so one connection serves any
+ * concurrency). The client is opened on first use; concurrent first calls wait for the same connection. While a
+ * connection attempt is failing, operations fail at once with the reason instead of waiting for their deadline.
+ * An owned client whose connection hangs (an operation missed its deadline and a PING then does too) is replaced.
+ */
+export class SingleLink implements RedisLink {
+  readonly #source: ClientSource;
+  readonly #probeTimeoutMs: number;
+  #state: ClientState | undefined;
+  #probing = false;
+  #closed = false;
+
+  constructor(source: ClientSource, probeTimeoutMs: number) {
+    this.#source = source;
+    this.#probeTimeoutMs = probeTimeoutMs;
+  }
+
+  get connected(): boolean {
+    return this.#state?.client.isReady === true;
+  }
+
+  #client(): NodeRedisClient | Promise<NodeRedisClient> {
+    const state = this.#state;
+    if (state !== undefined && state.client.isReady) return state.client;
+    return this.#acquire();
+  }
+
+  #acquire(): Promise<NodeRedisClient> {
+    if (this.#closed) return Promise.reject(new CacheError('CLOSED', 'the Redis backend is closed'));
+    let state = this.#state;
+    if (state === undefined) {
+      state = this.#attach(undefined);
+    } else if (!state.client.isOpen) {
+      if (!('create' in this.#source)) {
+        return Promise.reject(new CacheError('CONNECTION', 'the node-redis client passed in is closed'));
+      }
+      state = this.#attach(state);
+    }
+    if (state.client.isReady) return Promise.resolve(state.client);
+    if (state.lastError !== undefined) return Promise.reject(state.lastError);
+    const waiting = state;
+    return new Promise((resolve, reject) => waiting.waiters.push({ resolve, reject }));
+  }
+
+  /** Starts using a client: a fresh one when owned (dropping a dead predecessor), else the user's. */
+  #attach(previous: ClientState | undefined): ClientState {
+    // A dropped owned client keeps its listeners: it may still emit, and an 'error' without one would crash.
+    previous?.client.destroy();
+    const client = 'create' in this.#source ? this.#source.create() : this.#source.given;
+    const state = new ClientState(client);
+    this.#state = state;
+    if (!client.isOpen) {
+      client.connect().catch((error: unknown) => {
+        state.lastError ??= error;
+        state.settle(error);
+      });
+    }
+    return state;
+  }
+
+  read(key: Buffer, fields: readonly string[]): Promise<[unknown, unknown]> {
+    const client = this.#client();
+    if (client instanceof Promise) return client.then((c) => this.#read(c, key, fields));
+    return this.#read(client, key, fields);
+  }
+
+  #read(client: NodeRedisClient, key: Buffer, fields: readonly string[]): Promise<[unknown, unknown]> {
+    return Promise.all([
+      client.sendCommand(['HMGET', key, ...fields], BYTES),
+      client.sendCommand(['PTTL', key]),
+    ]);
+  }
+
+  write(entry: EntryWrite): Promise<unknown> {
+    const client = this.#client();
+    if (client instanceof Promise) return client.then((c) => this.#write(c, entry));
+    return this.#write(client, entry);
+  }
+
+  #write(client: NodeRedisClient, entry: EntryWrite): Promise<unknown> {
+    const multi = client.multi();
+    multi.addCommand(['DEL', entry.key]);
+    multi.addCommand(entry.hset);
+    if (entry.expireAt !== undefined) multi.addCommand(['PEXPIREAT', entry.key, String(entry.expireAt)]);
+    return multi.exec();
+  }
+
+  async remove(key: Buffer): Promise<number> {
+    const client = await this.#client();
+    return integer(await client.sendCommand(['DEL', key]));
+  }
+
+  async removeMatching(pattern: Buffer, deadline: <T>(work: Promise<T>) => Promise<T>): Promise<number> {
+    const client = await deadline(Promise.resolve(this.#client()));
+    let removed = 0;
+    let cursor = '0';
+    do {
+      const page = scanPage(
+        await deadline(client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT], BYTES)),
+      );
+      cursor = page[0];
+      if (page[1].length > 0) {
+        removed += integer(await deadline(client.sendCommand(['UNLINK', ...(page[1] as RedisArg[])])));
+      }
+    } while (cursor !== '0');
+    return removed;
+  }
+
+  missedDeadline(): void {
+    const state = this.#state;
+    if (this.#probing || state === undefined || !('create' in this.#source) || !state.client.isReady) return;
+    this.#probing = true;
+    withDeadline(
+      state.client.sendCommand(['PING']),
+      this.#probeTimeoutMs,
+      () => new DeadlineError(0, 'command'),
+    )
+      .then(
+        () => undefined,
+        () => {
+          // No answer to a PING either: the connection is dead without the socket knowing (a frozen server, a lost
+          // network path). Replace the client; the next operation connects afresh.
+          if (this.#state === state && !this.#closed) {
+            this.#state = undefined;
+            state.lastError = new CacheError('CONNECTION', 'the Redis connection stopped answering');
+            state.settle(state.lastError);
+            state.client.destroy();
+          }
+        },
+      )
+      .finally(() => {
+        this.#probing = false;
+      });
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const state = this.#state;
+    this.#state = undefined;
+    if (state === undefined) return;
+    state.settle(new CacheError('CLOSED', 'the Redis backend is closed'));
+    if (!('create' in this.#source)) {
+      state.detach();
+      return;
+    }
+    const client = state.client;
+    if (!client.isOpen) {
+      client.destroy();
+      return;
+    }
+    await withDeadline(client.close(), timeoutMs, () => new DeadlineError(timeoutMs, 'command')).catch(() =>
+      client.destroy(),
+    );
+  }
+}
