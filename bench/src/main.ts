@@ -87,9 +87,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const options: TimingOptions = {
-    rounds: Math.round(positiveNumber(values.rounds, 7, 'rounds')),
-    roundMs: positiveNumber(values['round-ms'], 150, 'round-ms'),
-    warmupMs: positiveNumber(values['warmup-ms'], 300, 'warmup-ms'),
+    rounds: Math.round(positiveNumber(values.rounds, 10, 'rounds')),
+    roundMs: positiveNumber(values['round-ms'], 100, 'round-ms'),
+    warmupMs: positiveNumber(values['warmup-ms'], 250, 'warmup-ms'),
     batchTargetMs: positiveNumber(values['batch-ms'], 0.25, 'batch-ms'),
   };
   const filters = positionals.map((p) => p.toLowerCase());
@@ -114,10 +114,13 @@ async function main(): Promise<number> {
     sections.set(suite.id, section);
     process.stdout.write(`\n${section}\n\n`);
     log(`${suite.id}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    // Ours or the reference failing is a bug to look at; a peer that will not run is only noted.
+    // Ours or the reference failing is a bug to look at; a peer or variant that will not run is only noted.
     broken ||= report.results.some((r) =>
       r.contenders.some(
-        (c) => c.role !== 'peer' && c.problem !== undefined && !c.problem.startsWith('skipped'),
+        (c) =>
+          (c.role === 'ours' || c.role === 'reference') &&
+          c.problem !== undefined &&
+          !c.problem.startsWith('skipped'),
       ),
     );
   }

@@ -3,8 +3,11 @@
  * the environment is known; each case times one operation for several contenders, side by side.
  */
 
-/** Where a contender stands in a case: ours, the bar we measure against, or a library users would otherwise pick. */
-export type Role = 'ours' | 'reference' | 'peer';
+/**
+ * Where a contender stands in a case: ours, the bar we measure against (exactly one per case), the reference
+ * configured another way for context (a `variant`), or a library users would otherwise pick (a `peer`).
+ */
+export type Role = 'ours' | 'reference' | 'variant' | 'peer';
 
 /** One timed operation. `i` grows by one per call (wrapping at 2^30), so ops can walk prepared data with it. */
 export type Op = (i: number) => unknown;
@@ -83,6 +86,6 @@ export interface Suite {
   /** A few sentences on what is measured and how the contenders are configured, printed in RESULTS.md. */
   readonly description: string;
   readonly requires?: readonly Requirement[];
-  /** Builds the cases. Heavy data belongs in each contender's `setup`, not here. */
+  /** Builds the cases. Data the contenders share may be built here (it is untimed); each one's own state belongs in its `setup`. */
   cases(env: BenchEnv): Promise<readonly Case[]> | readonly Case[];
 }
