@@ -1,0 +1,50 @@
+import { CacheError, type CacheErrorCode } from '@cache/core';
+import { expect } from 'vitest';
+
+/** A JSON document of about `bytes` bytes, like the values a cache holds. */
+export function jsonDocument(bytes: number): Uint8Array {
+  const items: unknown[] = [];
+  let text = '[]';
+  for (let i = 0; text.length < bytes; i++) {
+    items.push({
+      id: i,
+      name: `user ${i}`,
+      email: `user${i}@example.com`,
+      active: i % 3 === 0,
+      score: i * 7.25,
+    });
+    text = JSON.stringify(items);
+  }
+  return new TextEncoder().encode(text.slice(0, Math.max(2, bytes)));
+}
+
+/** Pseudo-random bytes, the same for the same seed. */
+export function randomBytes(length: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Asserts that `run` throws a CacheError with `code` and returns it. */
+export function expectCacheError(run: () => unknown, code: CacheErrorCode): CacheError {
+  let thrown: unknown;
+  try {
+    run();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, `expected a CacheError ${code}`).toBeInstanceOf(CacheError);
+  expect((thrown as CacheError).code).toBe(code);
+  return thrown as CacheError;
+}
+
+/** True when the array is a plain view over its whole buffer, so storing it keeps nothing else alive. */
+export function ownsBuffer(bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+}
