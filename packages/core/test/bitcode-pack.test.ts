@@ -2,16 +2,21 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CacheError } from '../src/index.js';
 import {
+  packInts,
+  packLength,
+  packLengths,
+  packOneInt,
+  unpackInts,
+  unpackLength,
+  unpackLengths,
+} from '../src/key-format/bitcode-ints.js';
+import {
   ByteReader,
   ByteWriter,
   packBits,
   packBytes,
-  packInts,
-  packLengths,
   unpackBits,
   unpackBytes,
-  unpackInts,
-  unpackLengths,
 } from '../src/key-format/bitcode-pack.js';
 import { fromHex, toHex } from './helpers/key-vectors.js';
 
@@ -193,5 +198,43 @@ describe('length columns', () => {
     rejects('ff' + '0603', (input) => unpackLengths(input, 1, 1000));
     rejects('ff' + '042c01', (input) => unpackLengths(input, 1, 299));
     rejects('fe', (input) => unpackLengths(input, 1, 253));
+  });
+});
+
+describe('single-value fast paths', () => {
+  it('packOneInt writes what packInts writes for one value, and reads back', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer({ min: 0, max: 70_000 }), fc.integer({ min: 0, max: 0xffff_ffff })),
+        fc.constantFrom(4 as const, 8 as const),
+        (value, width) => {
+          const one = write((out) => packOneInt(out, value, width));
+          expect(one).toBe(write((out) => packInts(out, [value], 1, width)));
+          expect(read(one, (input) => unpackInts(input, 1, width, 0xffff_ffff))).toEqual([value]);
+        },
+      ),
+    );
+    expect(write((out) => packOneInt(out, 2 ** 40, 8))).toBe(write((out) => packInts(out, [2 ** 40], 1, 8)));
+  });
+
+  it('packLength and unpackLength agree with the column functions for one length', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 0xffff_ffff })),
+        (length) => {
+          const one = write((out) => packLength(out, length));
+          expect(one).toBe(write((out) => packLengths(out, [length], 1)));
+          expect(read(one, (input) => unpackLength(input, 0xffff_ffff))).toBe(length);
+          expect(Array.from(read(one, (input) => unpackLengths(input, 1, 0xffff_ffff)))).toEqual([length]);
+        },
+      ),
+    );
+  });
+
+  it('unpackLength is as strict as the column', () => {
+    rejects('ff' + '0603', (input) => unpackLength(input, 1000));
+    rejects('ff' + '042c01', (input) => unpackLength(input, 299));
+    rejects('ff' + '0700', (input) => unpackLength(input, 1000));
+    rejects('', (input) => unpackLength(input, 1000));
   });
 });

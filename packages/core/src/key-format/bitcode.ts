@@ -1,18 +1,16 @@
 import { CacheKey, type KeyPart } from '../cache-key.js';
 import { CacheError } from '../errors.js';
 import {
-  ByteReader,
-  ByteWriter,
-  malformed,
-  packBits,
-  packInts,
+  packLength,
   packLengths,
-  unpackBits,
+  packOneInt,
   unpackInts,
+  unpackLength,
   unpackLengths,
-} from './bitcode-pack.js';
+} from './bitcode-ints.js';
+import { ByteReader, ByteWriter, malformed, packBits, unpackBits } from './bitcode-pack.js';
 import type { KeyFormat } from './key-format.js';
-import { asciiString, isAscii, strictUtf8, writeUtf8 } from './utf8.js';
+import { strictUtf8, writeUtf8 } from './utf8.js';
 
 // Encoding fills two reusable buffers (string bytes, then the whole key) and returns a copy of the result.
 // Keys too big for the shared buffers get buffers of their own, so one huge key does not pin memory.
@@ -80,20 +78,46 @@ function encodeKey(key: CacheKey): Uint8Array {
 
   const bound = pos + 2 * lengthsBound(1) + lengthsBound(count) + lengthsBound(present) + (count >> 3) + 8;
   const out = new ByteWriter(outBuffer(bound));
-  const bytes = out.bytes;
-  packLengths(out, [count], 1);
+  packLength(out, count);
   packLengths(out, nameLengths, count);
-  bytes.set(text.subarray(0, namesEnd), out.pos);
-  out.pos += namesEnd;
+  copy(text, 0, namesEnd, out);
   packBits(out, presence, count);
   packLengths(out, valueLengths, present);
-  bytes.set(text.subarray(namesEnd, valuesEnd), out.pos);
-  out.pos += valuesEnd - namesEnd;
-  packInts(out, [key.version], 1, 4);
-  packLengths(out, [prefixLength], 1);
-  bytes.set(text.subarray(valuesEnd, pos), out.pos);
-  out.pos += prefixLength;
-  return bytes.slice(0, out.pos);
+  copy(text, namesEnd, valuesEnd, out);
+  packOneInt(out, key.version, 4);
+  packLength(out, prefixLength);
+  copy(text, valuesEnd, pos, out);
+  return out.bytes.slice(0, out.pos);
+}
+
+/** Appends `from[start..end)` to `out`; a loop for the few bytes of most keys, `set` for long runs. */
+function copy(from: Uint8Array, start: number, end: number, out: ByteWriter): void {
+  const bytes = out.bytes;
+  if (end - start > 32) {
+    bytes.set(from.subarray(start, end), out.pos);
+    out.pos += end - start;
+    return;
+  }
+  let pos = out.pos;
+  for (let i = start; i < end; i++) bytes[pos++] = from[i]!;
+  out.pos = pos;
+}
+
+function invalidUtf8(what: string, at: number, cause: unknown): CacheError {
+  return new CacheError('KEY_DECODE', `malformed bitcode key: ${what} at byte ${at} is not valid UTF-8`, {
+    cause,
+  });
+}
+
+/** Reads one string of `length` bytes. */
+function readString(input: ByteReader, length: number, what: string): string {
+  if (length > input.remaining) throw malformed(`${what} runs past the end of the input (byte ${input.pos})`);
+  const start = input.skip(length);
+  try {
+    return strictUtf8(input.bytes, start, start + length);
+  } catch (error) {
+    throw invalidUtf8(what, start, error);
+  }
 }
 
 /** Reads `count` strings of the given byte lengths, stored back to back. */
@@ -108,9 +132,17 @@ function readStrings(input: ByteReader, lengths: ArrayLike<number>, count: numbe
   const start = input.skip(total);
   const bytes = input.bytes;
   const strings: string[] = new Array(count);
-  if (isAscii(bytes, start, start + total)) {
-    // One string for the whole run; slices of it share its memory.
-    const all = asciiString(bytes, start, start + total);
+  if (count === 0) return strings;
+  // Decode the whole run at once. When it is all ASCII (as many characters as bytes), byte offsets are
+  // character offsets and the strings are slices of it. Otherwise decode string by string: a character may be
+  // split across two strings, which the whole run would hide.
+  let all: string | undefined;
+  try {
+    all = strictUtf8(bytes, start, start + total);
+  } catch {
+    all = undefined;
+  }
+  if (all !== undefined && all.length === total) {
     for (let i = 0, at = 0; i < count; i++) {
       const end = at + lengths[i]!;
       strings[i] = count === 1 ? all : all.slice(at, end);
@@ -121,11 +153,9 @@ function readStrings(input: ByteReader, lengths: ArrayLike<number>, count: numbe
   for (let i = 0, at = start; i < count; i++) {
     const end = at + lengths[i]!;
     try {
-      strings[i] = isAscii(bytes, at, end) ? asciiString(bytes, at, end) : strictUtf8(bytes, at, end);
+      strings[i] = strictUtf8(bytes, at, end);
     } catch (error) {
-      throw new CacheError('KEY_DECODE', `malformed bitcode key: ${what} at byte ${at} is not valid UTF-8`, {
-        cause: error,
-      });
+      throw invalidUtf8(what, at, error);
     }
     at = end;
   }
@@ -136,14 +166,14 @@ function decodeKey(bytes: Uint8Array): CacheKey {
   const input = new ByteReader(bytes);
   // No length can exceed the input's size: every byte counted by a length is in the input.
   const limit = bytes.length;
-  const count = unpackLengths(input, 1, limit)[0]!;
+  const count = unpackLength(input, limit);
   const names = readStrings(input, unpackLengths(input, count, limit), count, 'key part name');
   const presence = unpackBits(input, count);
   let present = 0;
   for (let i = 0; i < count; i++) if (presence[i]) present++;
   const values = readStrings(input, unpackLengths(input, present, limit), present, 'key part value');
   const version = unpackInts(input, 1, 4, 0xffff_ffff)[0]!;
-  const prefix = readStrings(input, unpackLengths(input, 1, limit), 1, 'key prefix')[0]!;
+  const prefix = readString(input, unpackLength(input, limit), 'key prefix');
   if (input.remaining !== 0) throw malformed(`${input.remaining} trailing bytes after byte ${input.pos}`);
 
   const parts: KeyPart[] = new Array(count);
