@@ -34,17 +34,27 @@ export interface SweepReport {
   readonly tempFiles: number;
 }
 
-/** Settings of the raw store, resolved from the backend's options. */
+/** Settings of the raw store, all resolved: see `FsBackendOptions` for what each one does and its default. */
 export interface FsStoreConfig {
+  /** Absolute path of the directory of entry files. */
   readonly directory: string;
+  /** Name in errors. */
   readonly label: BackendLabel;
+  /** Format whose id is written into each file. */
   readonly valueFormat: Format;
+  /** Turns keys into the bytes hashed into file names. */
   readonly keyFormat: KeyFormat;
+  /** Compressor whose id is written into each file. */
   readonly compressor: Compressor;
+  /** Largest data accepted by `write`. */
   readonly maxValueBytes: number;
+  /** Permission bits of new files. */
   readonly fileMode: number;
+  /** Flush each file before renaming it into place. */
   readonly fsync: boolean;
+  /** Age after which a sweep removes a leftover temporary file. */
   readonly tempFileMaxAgeMs: number;
+  /** Clock in Unix milliseconds. */
   readonly now: () => number;
 }
 
@@ -89,9 +99,13 @@ async function readHead(handle: FileHandle, length: number): Promise<Uint8Array>
  * reader sees the old entry or the new one, never a mix, also across processes.
  */
 export class FsStore implements Backend {
+  /** Name in errors. */
   readonly label: BackendLabel;
+  /** The format the typed level serializes data with. */
   readonly valueFormat: Format;
+  /** How keys become the bytes hashed into file names. */
   readonly keyFormat: KeyFormat;
+  /** The compressor applied after serialization. */
   readonly compressor: Compressor;
   readonly #config: FsStoreConfig;
   readonly #formatId: Uint8Array;
@@ -114,6 +128,7 @@ export class FsStore implements Backend {
     return join(this.#config.directory, entryFileName(this.#encodeKey(key, 'read')));
   }
 
+  /** Reads the entry at `key`. An expired entry is a miss, and its file is removed. */
   async read(key: CacheKey): Promise<CacheValue<Uint8Array> | undefined> {
     const keyBytes = this.#encodeKey(key, 'read');
     const path = join(this.#config.directory, entryFileName(keyBytes));
@@ -158,6 +173,7 @@ export class FsStore implements Backend {
     }
   }
 
+  /** Replaces the entry at `key` atomically (temporary file, then rename). An expired value removes it instead. */
   async write(key: CacheKey, value: CacheValue<Uint8Array>): Promise<void> {
     const keyBytes = this.#encodeKey(key, 'write');
     if (value.isExpired(this.#config.now())) {
@@ -191,6 +207,7 @@ export class FsStore implements Backend {
     }
   }
 
+  /** Removes the entry at `key`: `deleted` when it held a live value, `missing` when absent or expired. */
   async remove(key: CacheKey): Promise<DeleteStatus> {
     const keyBytes = this.#encodeKey(key, 'remove');
     const path = join(this.#config.directory, entryFileName(keyBytes));
