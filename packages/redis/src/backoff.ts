@@ -1,3 +1,5 @@
+import { isServerReply } from './redis-errors.js';
+
 /** How a lost connection is retried: exponential backoff with jitter, as hitbox's connection manager does. */
 export interface BackoffOptions {
   /**
@@ -30,11 +32,6 @@ export function resolveBackoff(options: BackoffOptions = {}): ResolvedBackoff {
     delayMs: options.delayMs ?? 50,
     maxDelayMs: options.maxDelayMs ?? 2000,
   };
-}
-
-/** An error the server sent back (a RESP error reply), as opposed to a network failure. */
-function isServerReply(cause: unknown): boolean {
-  return cause instanceof Error && (cause.name === 'ErrorReply' || cause.name === 'SimpleError');
 }
 
 /**

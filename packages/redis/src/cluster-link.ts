@@ -59,7 +59,7 @@ export class ClusterLink implements RedisLink {
 
   #cluster(): NodeRedisCluster | Promise<NodeRedisCluster> {
     const state = this.#state;
-    if (state !== undefined && state.ready && state.cluster.isOpen) return state.cluster;
+    if (state?.ready && state.cluster.isOpen) return state.cluster;
     if (this.#closed) return Promise.reject(new CacheError('CLOSED', 'the Redis backend is closed'));
     if (state === undefined || state.failed !== undefined) {
       // First use, or the last attempt to reach the cluster failed: try again (with a fresh client when owned).

@@ -5,7 +5,10 @@ import { DeadlineError } from './deadline.js';
 const AUTH_REPLY = /^(WRONGPASS|NOAUTH|NOPERM|ERR AUTH|ERR invalid password|ERR Client sent AUTH)/;
 /** Server replies that pass by themselves: the node is loading, failing over, or the slot is moving. */
 const TRANSIENT_REPLY = /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|BUSY|MOVED|ASK)\b/;
-/** node-redis error classes (matched by name, so any copy of the library is recognised) meaning "not connected". */
+/**
+ * node-redis error classes meaning "not connected". Matched by class name (node-redis does not set `name`), so
+ * errors from any copy of the library are recognised.
+ */
 const CONNECTION_ERRORS = new Set([
   'ClientOfflineError',
   'ClientClosedError',
@@ -17,6 +20,20 @@ const CONNECTION_ERRORS = new Set([
   'MaxCommandRedirectionsError',
   'DisconnectsClientError',
 ]);
+
+/** The class name of an error: node-redis' classes leave `name` as "Error". */
+export function errorClass(error: Error): string {
+  return error.constructor?.name ?? error.name;
+}
+
+/** True for an error the server sent back (a RESP error reply), as opposed to a local or network failure. */
+export function isServerReply(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const kind = errorClass(error);
+  return (
+    kind === 'ErrorReply' || kind === 'SimpleError' || kind === 'BlobError' || kind === 'MultiErrorReply'
+  );
+}
 
 function firstReplyError(error: Error): Error {
   // A failed MULTI reports its per-command errors in `replies`; the first one says why.
@@ -38,8 +55,9 @@ export function classify(error: unknown): CacheErrorCode {
   if (AUTH_REPLY.test(message)) return 'AUTH';
   if (message.startsWith('WRONGTYPE')) return 'CORRUPT_ENTRY';
   if (TRANSIENT_REPLY.test(message)) return 'CONNECTION';
-  if (reply.name === 'TimeoutError' || reply.name === 'AbortError') return 'TIMEOUT';
-  if (CONNECTION_ERRORS.has(reply.name)) return 'CONNECTION';
+  const kind = errorClass(reply);
+  if (kind === 'TimeoutError' || kind === 'AbortError') return 'TIMEOUT';
+  if (CONNECTION_ERRORS.has(kind)) return 'CONNECTION';
   const code = (reply as NodeJS.ErrnoException).code;
   if (
     typeof code === 'string' &&

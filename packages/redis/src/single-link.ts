@@ -74,7 +74,7 @@ export class SingleLink implements RedisLink {
 
   #client(): NodeRedisClient | Promise<NodeRedisClient> {
     const state = this.#state;
-    if (state !== undefined && state.client.isReady) return state.client;
+    if (state?.client.isReady) return state.client;
     return this.#acquire();
   }
 
