@@ -50,7 +50,9 @@ export function describeRun(report: SuiteReport): string {
     `${machine.os}`,
     `Node ${machine.node} (V8 ${machine.v8})`,
     `Redis: ${report.redis}`,
-    `load average ${machine.load.toFixed(2)} at start`,
+    machine.load > machine.cores
+      ? `load average ${machine.load.toFixed(2)} at start, above the core count: other processes competed, figures are noisy`
+      : `load average ${machine.load.toFixed(2)} at start`,
     `${options.rounds} rounds × ${options.roundMs} ms per contender after ${options.warmupMs} ms warm-up, interleaved`,
   ].join(' · ');
 }
