@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { CacheError } from '@cache/core';
 
 /**
@@ -13,12 +14,15 @@ import { CacheError } from '@cache/core';
  * 16  8  stale, Unix ms as float64 (0 when absent)
  * 24  4  key length K
  * 28  4  data length D
- * 32     format id (F), compressor id (C), key bytes (K), data (D): the file ends exactly there
+ * 32  4  CRC-32 of every other byte of the file (bytes 0-31 and 36 to the end)
+ * 36     format id (F), compressor id (C), key bytes (K), data (D): the file ends exactly there
  * ```
  *
- * The fixed 32 bytes are all a sweep reads to decide whether a file has expired.
+ * The fixed 36 bytes are all a sweep reads to decide whether a file has expired. The checksum makes a flipped
+ * bit in the instants or the data a `CORRUPT_ENTRY` rather than a wrong value.
  */
-export const HEADER_BYTES = 32;
+export const HEADER_BYTES = 36;
+const CHECKSUM_AT = 32;
 
 const MAGIC = 0x43424653; // "CBFS"
 const LAYOUT_VERSION = 1;
@@ -82,7 +86,12 @@ export function encodeEntry(entry: EntryFile): Uint8Array {
     bytes.set(part, offset);
     offset += part.length;
   }
+  view.setUint32(CHECKSUM_AT, checksum(bytes));
   return bytes;
+}
+
+function checksum(bytes: Uint8Array): number {
+  return crc32(bytes.subarray(HEADER_BYTES), crc32(bytes.subarray(0, CHECKSUM_AT)));
 }
 
 /**
@@ -116,9 +125,11 @@ export function keyOffset(header: EntryHeader): number {
   return HEADER_BYTES + header.formatIdBytes + header.compressorIdBytes;
 }
 
-/** Parses a whole entry file. The parts are views into `bytes`, not copies. */
+/** Parses a whole entry file and verifies its checksum. The parts are views into `bytes`, not copies. */
 export function decodeEntry(bytes: Uint8Array): EntryFile {
   const header = decodeHeader(bytes, bytes.length);
+  const stored = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES).getUint32(CHECKSUM_AT);
+  if (stored !== checksum(bytes)) throw corrupt('checksum mismatch');
   const view = (start: number, length: number) =>
     new Uint8Array(bytes.buffer, bytes.byteOffset + start, length);
   const keyStart = keyOffset(header);

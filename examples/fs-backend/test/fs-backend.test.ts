@@ -194,6 +194,38 @@ describe('cache-backend-fs', () => {
     assert.deepEqual((await backend.get(key))?.data, { a: 2 });
   });
 
+  it('reports every damaged copy of an entry as CORRUPT_ENTRY, never as a value', async () => {
+    const { backend } = fresh({ format: bytesFormat });
+    const key = CacheKey.of('k');
+    await backend.set(key, new CacheValue(new Uint8Array(300).fill(7), Date.now() + 3_600_000, 1));
+    const path = backend.pathOf(key);
+    const good = await readFile(path);
+    let seed = 0x2545f491;
+    const random = (below: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % below;
+    };
+    for (let round = 0; round < 300; round++) {
+      let bad = Buffer.from(good);
+      const kind = round % 4;
+      if (kind === 0) {
+        const at = random(bad.length);
+        bad[at] = (bad[at] ?? 0) ^ (1 << random(8)); // one flipped bit anywhere
+      } else if (kind === 1) {
+        bad = bad.subarray(0, random(bad.length)); // truncated
+      } else if (kind === 2) {
+        bad = Buffer.concat([bad, Buffer.alloc(1 + random(64), random(256))]); // padded
+      } else {
+        const at = random(bad.length - 8);
+        for (let i = 0; i < 8; i++) bad[at + i] = (bad[at + i] ?? 0) ^ (1 + random(255)); // a scrambled run
+      }
+      await writeFile(path, bad);
+      await rejectsWith(backend.get(key), 'CORRUPT_ENTRY');
+    }
+  });
+
   it('reports an entry written with another format as CODEC_MISMATCH', async () => {
     const { backend, directory } = fresh({ format: bytesFormat });
     const key = CacheKey.of('k');
