@@ -2,7 +2,7 @@ import { type Awaitable, isPromiseLike } from '../awaitable.js';
 import type { CacheBackend, ReadInfo } from '../backend.js';
 import type { BackendLabel } from '../backend-label.js';
 import type { CacheKey } from '../cache-key.js';
-import type { CacheValue } from '../cache-value.js';
+import { CacheValue } from '../cache-value.js';
 import { DeleteStatus } from '../delete-status.js';
 import { CacheError } from '../errors.js';
 import type { CompositionListener } from './events.js';
@@ -42,6 +42,7 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
   readonly options: ResolvedCompositionOptions;
   readonly #pair: LayerPair;
   readonly #sequential: boolean;
+  readonly #l1: CacheBackend;
 
   constructor(l1: L1, l2: L2, options: CompositionOptions = {}) {
     for (const [name, layer] of [['l1', l1] as const, ['l2', l2] as const]) {
@@ -55,6 +56,7 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
     this.options = resolveCompositionOptions(options);
     this.label = this.options.label;
     this.l1 = l1;
+    this.#l1 = l1;
     this.l2 = l2;
     this.#pair = new LayerPair(l1, l2, this.options);
     this.#sequential = this.options.readPolicy === 'sequential';
@@ -66,22 +68,37 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
    * layer that answered, e.g. `"cache.memory"`.
    */
   get<T>(key: CacheKey, info?: ReadInfo): Awaitable<CacheValue<T> | undefined> {
-    const pair = this.#pair;
     if (!this.#sequential) {
+      const pair = this.#pair;
       return this.options.readPolicy === 'race'
         ? readRace<T>(pair, key, info)
         : readParallel<T>(pair, key, info);
     }
-    const inner: ReadInfo | undefined = info === undefined ? undefined : {};
+    // The fast path: the caller's `info` goes to L1 as it is (a hit sets its source, a miss leaves it alone),
+    // and a synchronous hit returns at once.
     let result: Awaitable<CacheValue<T> | undefined>;
     try {
-      result = this.l1.get<T>(key, inner);
+      result = this.#l1.get<T>(key, info);
     } catch (error) {
-      return readFromL2<T>(pair, key, info, { ok: false, error });
+      return readFromL2<T>(this.#pair, key, info, { ok: false, error });
     }
+    if (result instanceof CacheValue) {
+      if (info !== undefined) info.source = this.#pair.source('l1', info);
+      return result;
+    }
+    return this.#afterL1(key, info, result);
+  }
+
+  #afterL1<T>(
+    key: CacheKey,
+    info: ReadInfo | undefined,
+    result: Awaitable<CacheValue<T> | undefined>,
+  ): Awaitable<CacheValue<T> | undefined> {
+    const pair = this.#pair;
     if (result === undefined) return readFromL2<T>(pair, key, info, undefined);
-    if (isPromiseLike(result)) return continueSequential<T>(pair, key, info, inner, result);
-    if (info !== undefined) info.source = pair.source('l1', inner);
+    if (isPromiseLike(result)) return continueSequential<T>(pair, key, info, result);
+    // A value from another copy of this package: not an instance of our CacheValue, still a hit.
+    if (info !== undefined) info.source = pair.source('l1', info);
     return result;
   }
 

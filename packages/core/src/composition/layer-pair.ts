@@ -29,7 +29,8 @@ export class LayerPair {
   readonly #background = new Set<Promise<void>>();
   readonly #paths: Record<LayerName, BackendLabel>;
   // Last source reported by each layer and its composed path: the path is built once, not on every hit.
-  readonly #lastSource: Record<LayerName, [inner: BackendLabel, path: BackendLabel]>;
+  readonly #lastL1: { inner: BackendLabel; path: BackendLabel };
+  readonly #lastL2: { inner: BackendLabel; path: BackendLabel };
 
   constructor(l1: CacheBackend, l2: CacheBackend, options: ResolvedCompositionOptions) {
     this.l1 = l1;
@@ -39,7 +40,8 @@ export class LayerPair {
       l1: BackendLabel.compose(options.label, l1.label),
       l2: BackendLabel.compose(options.label, l2.label),
     };
-    this.#lastSource = { l1: [l1.label, this.#paths.l1], l2: [l2.label, this.#paths.l2] };
+    this.#lastL1 = { inner: l1.label, path: this.#paths.l1 };
+    this.#lastL2 = { inner: l2.label, path: this.#paths.l2 };
   }
 
   layer(name: LayerName): CacheBackend {
@@ -49,11 +51,11 @@ export class LayerPair {
   /** Label path of a hit from `layer`, from what the layer wrote in its own `ReadInfo` (a nested path, say). */
   source(layer: LayerName, inner: ReadInfo | undefined): BackendLabel {
     const reported = inner?.source ?? this.layer(layer).label;
-    const last = this.#lastSource[layer];
-    if (last[0] === reported) return last[1];
-    const path = BackendLabel.compose(this.options.label, reported);
-    this.#lastSource[layer] = [reported, path];
-    return path;
+    const last = layer === 'l1' ? this.#lastL1 : this.#lastL2;
+    if (last.inner === reported) return last.path;
+    last.inner = reported;
+    last.path = BackendLabel.compose(this.options.label, reported);
+    return last.path;
   }
 
   /** Marks a hit from `layer` in the caller's `info` and returns it. */

@@ -68,17 +68,16 @@ export function readFromL2<T>(
   return isPromiseLike(result) ? result.then(settle) : settle(result);
 }
 
-/** The sequential read once an asynchronous L1 answered. */
+/** The sequential read once an asynchronous L1 answered; L1 was given the caller's `info` itself. */
 export function continueSequential<T>(
   pair: LayerPair,
   key: CacheKey,
   info: ReadInfo | undefined,
-  inner: ReadInfo | undefined,
   pending: PromiseLike<CacheValue<T> | undefined>,
 ): Promise<CacheValue<T> | undefined> {
   return Promise.resolve(pending).then(
     (value) =>
-      value === undefined ? readFromL2<T>(pair, key, info, undefined) : pair.hit('l1', value, inner, info),
+      value === undefined ? readFromL2<T>(pair, key, info, undefined) : pair.hit('l1', value, info, info),
     (error: unknown) => readFromL2<T>(pair, key, info, { ok: false, error }),
   );
 }
