@@ -109,7 +109,9 @@ export class TestServer {
       if (child.exitCode !== null) throw new Error(`redis-server ${this.port} exited: ${this.log()}`);
       try {
         if ((await rawCommand(this.probePort, 'PING')) === 'PONG') return;
-      } catch {}
+      } catch (error) {
+        if (String(error).includes('NOAUTH')) return; // up, and wants a password
+      }
       if (Date.now() > deadline) throw new Error(`redis-server ${this.port} did not start: ${this.log()}`);
       await sleep(30);
     }
