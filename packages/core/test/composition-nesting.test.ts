@@ -45,6 +45,23 @@ describe('nested compositions', () => {
     expect(miss).toEqual({});
   });
 
+  it('one ReadInfo reused across reads always names the layer of the latest hit', async () => {
+    const clock = new Clock();
+    const t = threeLevels(clock);
+    const info: ReadInfo = {};
+    t.c.put(key, value('v', clock));
+    await t.outer.get(key, info);
+    expect(info.source).toBe('outer.inner.redis');
+    await t.outer.whenIdle();
+    await t.outer.get(key, info);
+    expect(info.source).toBe('outer.memory');
+    t.a.clear();
+    await t.outer.get(key, info);
+    expect(info.source).toBe('outer.inner.memory2');
+    await t.outer.get(CacheKey.of('absent'), info);
+    expect(info.source).toBe('outer.inner.memory2'); // a miss leaves it alone
+  });
+
   it('default labels compose too', () => {
     const clock = new Clock();
     const c = new MapBackend('redis', clock);

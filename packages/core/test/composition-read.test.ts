@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type CacheBackend,
   CacheError,
   CacheKey,
   CacheValue,
   compose,
+  DeleteStatus,
   faulty,
   isPromiseLike,
   type RaceLoserPolicy,
@@ -143,6 +145,26 @@ describe('sync fast path', () => {
       expect(t.m1.peek(t.key)?.data).toBe('two');
       expect(isPromiseLike(t.cache.get(CacheKey.of('absent')))).toBe(false);
     }
+  });
+
+  it('a synchronous hit that is not an instance of this copy of CacheValue is still a hit', () => {
+    const clock = new Clock();
+    const foreign = { data: 'one', expire: undefined, stale: undefined }; // from a duplicated @cache/core
+    const l1: CacheBackend = {
+      label: 'memory',
+      get: <T>(_key: CacheKey, info?: ReadInfo) => {
+        if (info !== undefined) info.source = 'memory';
+        return foreign as unknown as CacheValue<T>;
+      },
+      set: () => {},
+      delete: () => DeleteStatus.missing,
+    };
+    const l2 = faulty(new MapBackend('redis', clock));
+    const info: ReadInfo = {};
+    const got = compose(l1, l2).get(CacheKey.of('k'), info);
+    expect(got).toBe(foreign);
+    expect(info.source).toBe('cache.memory');
+    expect(l2.calls.get).toBe(0);
   });
 
   it('an asynchronous L1 makes the read asynchronous', async () => {
