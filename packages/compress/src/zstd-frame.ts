@@ -1,7 +1,7 @@
 /**
  * Just enough of the zstd frame format (RFC 8878) to know, before decompressing, where each frame ends and how
- * much it can produce at most: the frame header's declared content size when present, otherwise the sum over its
- * block headers (raw and RLE blocks state their size, a compressed block yields at most its maximum block size).
+ * much it produces: the frame header's declared content size when present, otherwise bounds from its block
+ * headers (raw and RLE blocks state their size, a compressed block yields at most its maximum block size).
  * Walking block headers skips the compressed payloads, so it costs a few operations per 128 KiB of output.
  */
 
@@ -17,6 +17,8 @@ export interface ZstdFrame {
   readonly contentSize: number | undefined;
   /** Upper bound of the frame's output, from its block headers. */
   readonly bound: number;
+  /** Lower bound of the frame's output: what its raw and RLE blocks alone produce. */
+  readonly minimum: number;
 }
 
 const MAX_BLOCK = 128 * 1024;
@@ -62,7 +64,7 @@ function readFrame(bytes: Uint8Array, start: number): ZstdFrame | string {
     if (start + 8 > end) return 'truncated skippable frame';
     const frameEnd = start + 8 + readLE(bytes, start + 4, 4);
     if (frameEnd > end) return 'truncated skippable frame';
-    return { start, end: frameEnd, skippable: true, contentSize: 0, bound: 0 };
+    return { start, end: frameEnd, skippable: true, contentSize: 0, bound: 0, minimum: 0 };
   }
   let pos = start + 4;
   if (pos >= end) return 'truncated zstd frame header';
@@ -93,6 +95,7 @@ function readFrame(bytes: Uint8Array, start: number): ZstdFrame | string {
   const maxBlock = Math.min(windowSize, MAX_BLOCK);
 
   let bound = 0;
+  let minimum = 0;
   for (;;) {
     if (pos + 3 > end) return 'truncated zstd block';
     const header = bytes[pos]! | (bytes[pos + 1]! << 8) | (bytes[pos + 2]! << 16);
@@ -104,13 +107,15 @@ function readFrame(bytes: Uint8Array, start: number): ZstdFrame | string {
     pos += type === 1 ? 1 : size;
     if (pos > end) return 'truncated zstd block';
     bound += type === 2 ? maxBlock : size;
+    if (type !== 2) minimum += size;
     if ((header & 1) !== 0) break;
   }
   if (hasChecksum) {
     pos += 4;
     if (pos > end) return 'truncated zstd frame checksum';
   }
-  if (contentSize !== undefined && contentSize > bound)
-    return 'zstd frame declares more content than its blocks hold';
-  return { start, end: pos, skippable: false, contentSize, bound };
+  if (contentSize !== undefined && (contentSize > bound || contentSize < minimum)) {
+    return 'zstd frame declares a content size its blocks cannot produce';
+  }
+  return { start, end: pos, skippable: false, contentSize, bound, minimum };
 }

@@ -73,37 +73,45 @@ function resolve(options: ZstdOptions): {
   return hasNodeZstd ? { level, implementation: 'node', zlib: zlib! } : { level, implementation: 'wasm' };
 }
 
-/** Checks the frames and returns them, or throws DECOMPRESS / DECOMPRESS_LIMIT without decompressing anything. */
+/**
+ * Checks the frames and returns them, or throws DECOMPRESS, or DECOMPRESS_LIMIT when the output is sure to exceed
+ * the limit (declared sizes, raw and RLE blocks), all without decompressing anything.
+ */
 function plan(bytes: Uint8Array, maxOutputBytes: number): ZstdFrame[] {
   checkLimit('zstd', maxOutputBytes);
   const frames = readZstdFrames(bytes);
   if (typeof frames === 'string') throw decompressError('zstd', frames);
-  let total = 0;
+  let least = 0;
   for (const frame of frames) {
-    total += frame.contentSize ?? frame.bound;
-    if (total > maxOutputBytes) throw limitError('zstd', maxOutputBytes);
+    least += frame.contentSize ?? frame.minimum;
+    if (least > maxOutputBytes) throw limitError('zstd', maxOutputBytes);
   }
   return frames;
 }
 
+/** zstd's `ZSTD_error_dstSize_tooSmall`, as the binding reports it in its message. */
+const DESTINATION_TOO_SMALL = /code -70\b/;
+
 function wasmDecompress(wasm: ZstdWasm, bytes: Uint8Array, maxOutputBytes: number): Uint8Array {
   const frames = plan(bytes, maxOutputBytes);
-  if (bytes.length > WASM_MAX_INPUT)
-    throw decompressError('zstd', 'input too large for the WebAssembly zstd');
+  if (bytes.length > WASM_MAX_INPUT) throw decompressError('zstd', 'input too large for the WebAssembly zstd');
+  const budget = Math.min(maxOutputBytes, WASM_MAX_OUTPUT);
   const outputs: Uint8Array[] = [];
   let total = 0;
   for (const frame of frames) {
     if (frame.skippable) continue;
-    // a declared size is what the binding allocates; otherwise give it the bound from the block headers
-    const capacity = frame.contentSize ?? frame.bound;
-    if (total + capacity > Math.min(maxOutputBytes, WASM_MAX_OUTPUT))
-      throw limitError('zstd', maxOutputBytes);
+    const remaining = budget - total;
+    // The binding allocates a declared size as it is, else the capacity given here: the block headers' bound,
+    // cut to what the limit leaves. zstd never writes past the capacity, so memory stays within the limit.
+    if ((frame.contentSize ?? frame.minimum) > remaining) throw limitError('zstd', maxOutputBytes);
+    const capacity = frame.contentSize ?? Math.min(frame.bound, remaining);
     let out: Uint8Array;
     try {
-      out = wasm.decompress(bytes.subarray(frame.start, frame.end), {
-        defaultHeapSize: Math.max(1, capacity),
-      });
+      out = wasm.decompress(bytes.subarray(frame.start, frame.end), { defaultHeapSize: Math.max(1, capacity) });
     } catch (error) {
+      if (capacity < frame.bound && DESTINATION_TOO_SMALL.test(describe(error))) {
+        throw limitError('zstd', maxOutputBytes);
+      }
       throw decompressError('zstd', `corrupt zstd data (${describe(error)})`, error);
     }
     if (frame.contentSize !== undefined && out.length !== frame.contentSize) {

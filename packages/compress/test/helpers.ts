@@ -48,3 +48,22 @@ export function expectCacheError(run: () => unknown, code: CacheErrorCode): Cach
 export function ownsBuffer(bytes: Uint8Array): boolean {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
 }
+
+/** The arrays one after the other. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** Asserts equal bytes; fast for large arrays, with the usual diff when they differ. */
+export function expectSameBytes(actual: Uint8Array, expected: Uint8Array): void {
+  const same =
+    actual.length === expected.length &&
+    Buffer.from(actual.buffer, actual.byteOffset, actual.length).equals(expected);
+  if (!same) expect(actual).toEqual(expected);
+}
