@@ -82,7 +82,7 @@ export class CacheKey {
 
   /** A key of one part, like hitbox's `CacheKey::from_str(name, value)`. Without `value` the part has none. */
   static of(name: string, value: string | null = null, options: CacheKeyOptions = {}): CacheKey {
-    return new CacheKey(options.prefix ?? '', options.version ?? 0, [{ name, value }]);
+    return new CacheKey(options.prefix === undefined ? '' : options.prefix, options.version === undefined ? 0 : options.version, [{ name, value }]);
   }
 
   /** A key from pairs (`[name, value]` or `{ name, value }`) or from an object's own entries, in order. */
@@ -97,7 +97,7 @@ export class CacheKey {
         list.push({ name, value });
       }
     }
-    return new CacheKey(options.prefix ?? '', options.version ?? 0, list);
+    return new CacheKey(options.prefix === undefined ? '' : options.prefix, options.version === undefined ? 0 : options.version, list);
   }
 
   /** The same parts under another prefix and/or version. */

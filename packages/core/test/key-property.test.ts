@@ -181,3 +181,10 @@ describe('url-encoded lossiness (as in hitbox)', () => {
     expect(CacheError.is(caught, 'KEY_DECODE')).toBe(true);
   });
 });
+
+describe('urlDecodeKey with raw non-ASCII text beside escapes', () => {
+  it('keeps astral characters whole', () => {
+    const key = urlDecodeKey('_prefix=&_version=0&q=%41😀é');
+    expect(key.parts[0]?.value).toBe('A😀é');
+  });
+});

@@ -37,7 +37,10 @@ function formDecode(text: string): string {
     } else if (code < 0x80) {
       bytes.push(code);
     } else {
-      for (const b of encoder.encode(text[i] ?? '')) bytes.push(b);
+      // Raw non-ASCII text: encode the whole code point (a surrogate pair is one character, not two halves).
+      const codePoint = text.codePointAt(i) ?? 0;
+      for (const b of encoder.encode(String.fromCodePoint(codePoint))) bytes.push(b);
+      if (codePoint > 0xffff) i++;
     }
   }
   try {
