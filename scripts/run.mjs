@@ -8,8 +8,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const PNPM_VERSION = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split('@')[1];
-const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1', FORCE_COLOR: '0' };
+const PNPM_VERSION = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split(
+  '@',
+)[1];
+const env = {
+  ...process.env,
+  TURBO_TELEMETRY_DISABLED: '1',
+  TURBO_NO_UPDATE_NOTIFIER: '1',
+  FORCE_COLOR: '0',
+};
 
 function log(message) {
   console.log(`\n▶ ${message}`);
@@ -33,7 +40,15 @@ function findPnpm() {
   const local = join(root, '.tools', 'node_modules', '.bin', 'pnpm');
   if (!existsSync(local)) {
     log(`installing pnpm ${PNPM_VERSION} into .tools/`);
-    must('npm', ['install', '--prefix', join(root, '.tools'), '--no-audit', '--no-fund', '--no-save', `pnpm@${PNPM_VERSION}`]);
+    must('npm', [
+      'install',
+      '--prefix',
+      join(root, '.tools'),
+      '--no-audit',
+      '--no-fund',
+      '--no-save',
+      `pnpm@${PNPM_VERSION}`,
+    ]);
   }
   return local;
 }
@@ -87,8 +102,14 @@ async function test(pnpm) {
   const status = await withRedis(async () => {
     log('typecheck, publint and tests (turbo)');
     const tests = run(pnpm, [
-      'exec', 'turbo', 'run', 'typecheck', 'lint', 'test', '--concurrency=2', '--continue',
-      '--', '--reporter=default', '--reporter=json', '--outputFile=.vitest/results.json',
+      'exec',
+      'turbo',
+      'run',
+      'typecheck',
+      'lint',
+      'test',
+      '--concurrency=2',
+      '--continue',
     ]);
     log('examples');
     let examples = 0;

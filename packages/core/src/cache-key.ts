@@ -37,14 +37,20 @@ function checkText(text: unknown, what: string): string {
     throw new CacheError('INVALID_KEY', `${what} must be a string, got ${typeof text}`);
   }
   if (!isWellFormed(text)) {
-    throw new CacheError('INVALID_KEY', `${what} contains a lone UTF-16 surrogate and cannot be encoded as UTF-8`);
+    throw new CacheError(
+      'INVALID_KEY',
+      `${what} contains a lone UTF-16 surrogate and cannot be encoded as UTF-8`,
+    );
   }
   return text;
 }
 
 function checkVersion(version: unknown): number {
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 0 || version > MAX_U32) {
-    throw new CacheError('INVALID_KEY', `key version must be an integer from 0 to ${MAX_U32}, got ${String(version)}`);
+    throw new CacheError(
+      'INVALID_KEY',
+      `key version must be an integer from 0 to ${MAX_U32}, got ${String(version)}`,
+    );
   }
   return version;
 }
@@ -82,7 +88,11 @@ export class CacheKey {
 
   /** A key of one part, like hitbox's `CacheKey::from_str(name, value)`. Without `value` the part has none. */
   static of(name: string, value: string | null = null, options: CacheKeyOptions = {}): CacheKey {
-    return new CacheKey(options.prefix === undefined ? '' : options.prefix, options.version === undefined ? 0 : options.version, [{ name, value }]);
+    return new CacheKey(
+      options.prefix === undefined ? '' : options.prefix,
+      options.version === undefined ? 0 : options.version,
+      [{ name, value }],
+    );
   }
 
   /** A key from pairs (`[name, value]` or `{ name, value }`) or from an object's own entries, in order. */
@@ -97,7 +107,11 @@ export class CacheKey {
         list.push({ name, value });
       }
     }
-    return new CacheKey(options.prefix === undefined ? '' : options.prefix, options.version === undefined ? 0 : options.version, list);
+    return new CacheKey(
+      options.prefix === undefined ? '' : options.prefix,
+      options.version === undefined ? 0 : options.version,
+      list,
+    );
   }
 
   /** The same parts under another prefix and/or version. */

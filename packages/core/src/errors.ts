@@ -97,14 +97,23 @@ export class CacheError extends Error {
 
   /** Narrowing check that also works across duplicated copies of the package. */
   static is(error: unknown, code?: CacheErrorCode): error is CacheError {
-    if (!(error instanceof Error) || error.name !== 'CacheError' || typeof (error as CacheError).code !== 'string') {
+    if (
+      !(error instanceof Error) ||
+      error.name !== 'CacheError' ||
+      typeof (error as CacheError).code !== 'string'
+    ) {
       return false;
     }
     return code === undefined || (error as CacheError).code === code;
   }
 
   /** Wraps `error` as a CacheError with `code`, or adds missing details to one that already is a CacheError. */
-  static wrap(error: unknown, code: CacheErrorCode, message: string, details: CacheErrorDetails = {}): CacheError {
+  static wrap(
+    error: unknown,
+    code: CacheErrorCode,
+    message: string,
+    details: CacheErrorDetails = {},
+  ): CacheError {
     if (CacheError.is(error)) {
       if (
         (details.backend === undefined || error.backend !== undefined) &&

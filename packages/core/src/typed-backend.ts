@@ -1,7 +1,7 @@
 import type { Backend, CacheBackend, ReadInfo } from './backend.js';
 import type { BackendLabel } from './backend-label.js';
 import type { CacheKey } from './cache-key.js';
-import { CacheValue } from './cache-value.js';
+import type { CacheValue } from './cache-value.js';
 import { DEFAULT_MAX_DECOMPRESSED_BYTES } from './compressor.js';
 import type { DeleteStatus } from './delete-status.js';
 import { CacheError, type CacheOperation } from './errors.js';
@@ -18,8 +18,14 @@ export interface TypedLayerOptions {
   readonly now?: () => number;
 }
 
-function failure(error: unknown, code: 'SERIALIZE' | 'COMPRESS' | 'DECOMPRESS' | 'DESERIALIZE', what: string,
-  backend: Backend, key: CacheKey, operation: CacheOperation): CacheError {
+function failure(
+  error: unknown,
+  code: 'SERIALIZE' | 'COMPRESS' | 'DECOMPRESS' | 'DESERIALIZE',
+  what: string,
+  backend: Backend,
+  key: CacheKey,
+  operation: CacheOperation,
+): CacheError {
   return CacheError.wrap(error, code, `${what} failed in backend "${backend.label}"`, {
     key: key.canonical,
     backend: backend.label,
@@ -31,12 +37,23 @@ function failure(error: unknown, code: 'SERIALIZE' | 'COMPRESS' | 'DECOMPRESS' |
  * Serializes and compresses `value.data` with the backend's format and compressor, keeping expire and stale.
  * The bytes stored are `compress(serialize(data))`, as in hitbox: no header inside the payload.
  */
-export function encodeValue<T>(backend: Backend, key: CacheKey, value: CacheValue<T>): CacheValue<Uint8Array> {
+export function encodeValue<T>(
+  backend: Backend,
+  key: CacheKey,
+  value: CacheValue<T>,
+): CacheValue<Uint8Array> {
   let bytes: Uint8Array;
   try {
     bytes = backend.valueFormat.serialize(value.data);
   } catch (error) {
-    throw failure(error, 'SERIALIZE', `serializing with format "${backend.valueFormat.id}"`, backend, key, 'set');
+    throw failure(
+      error,
+      'SERIALIZE',
+      `serializing with format "${backend.valueFormat.id}"`,
+      backend,
+      key,
+      'set',
+    );
   }
   try {
     bytes = backend.compressor.compress(bytes);
@@ -63,7 +80,14 @@ export function decodeValue<T>(
   try {
     data = backend.valueFormat.deserialize(bytes);
   } catch (error) {
-    throw failure(error, 'DESERIALIZE', `deserializing with format "${backend.valueFormat.id}"`, backend, key, 'get');
+    throw failure(
+      error,
+      'DESERIALIZE',
+      `deserializing with format "${backend.valueFormat.id}"`,
+      backend,
+      key,
+      'get',
+    );
   }
   return raw.withData(data as T);
 }
