@@ -1,6 +1,6 @@
 import { type Awaitable, isPromiseLike } from '../awaitable.js';
 import type { CacheBackend, ReadInfo } from '../backend.js';
-import type { BackendLabel } from '../backend-label.js';
+import { BackendLabel } from '../backend-label.js';
 import type { CacheKey } from '../cache-key.js';
 import { CacheValue } from '../cache-value.js';
 import { DeleteStatus } from '../delete-status.js';
@@ -43,6 +43,9 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
   readonly #pair: LayerPair;
   readonly #sequential: boolean;
   readonly #l1: CacheBackend;
+  // The source path of the last L1 hit, so a hit composes no string.
+  #lastL1Source: BackendLabel | undefined;
+  #lastL1Path: BackendLabel;
 
   constructor(l1: L1, l2: L2, options: CompositionOptions = {}) {
     for (const [name, layer] of [['l1', l1] as const, ['l2', l2] as const]) {
@@ -57,6 +60,8 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
     this.label = this.options.label;
     this.l1 = l1;
     this.#l1 = l1;
+    this.#lastL1Source = l1.label;
+    this.#lastL1Path = BackendLabel.compose(this.label, l1.label);
     this.l2 = l2;
     this.#pair = new LayerPair(l1, l2, this.options);
     this.#sequential = this.options.readPolicy === 'sequential';
@@ -83,10 +88,18 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
       return readFromL2<T>(this.#pair, key, info, { ok: false, error });
     }
     if (result instanceof CacheValue) {
-      if (info !== undefined) info.source = this.#pair.source('l1', info);
+      if (info !== undefined) info.source = this.#l1Source(info.source);
       return result;
     }
     return this.#afterL1(key, info, result);
+  }
+
+  #l1Source(reported: BackendLabel | undefined): BackendLabel {
+    if (reported !== this.#lastL1Source) {
+      this.#lastL1Source = reported;
+      this.#lastL1Path = BackendLabel.compose(this.label, reported ?? this.#l1.label);
+    }
+    return this.#lastL1Path;
   }
 
   #afterL1<T>(
@@ -98,7 +111,7 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
     if (result === undefined) return readFromL2<T>(pair, key, info, undefined);
     if (isPromiseLike(result)) return continueSequential<T>(pair, key, info, result);
     // A value from another copy of this package: not an instance of our CacheValue, still a hit.
-    if (info !== undefined) info.source = pair.source('l1', info);
+    if (info !== undefined) info.source = this.#l1Source(info.source);
     return result;
   }
 
