@@ -1,6 +1,7 @@
 import { CacheError, type Format } from '@cache/core';
 import { Encoder, type Options } from 'cbor-x';
 import { CBOR_MARKER, findCborProblem } from './cbor-check.js';
+import { hasLoneSurrogate, mayHoldLoneSurrogate } from './lone-surrogate.js';
 
 interface NodeBufferStatic {
   from(buffer: ArrayBufferLike, byteOffset: number, length: number): Uint8Array;
@@ -43,7 +44,8 @@ function describe(error: unknown): string {
  * `Uint8Array`, `Buffer`, typed arrays and nested structures round-trip exactly. Every value starts with the
  * self-described CBOR tag (`d9 d9 f7`), so bytes of another format are refused instead of misread, and bytes
  * are checked before decoding: only the tags this format writes are accepted, object keys must be text and
- * never `__proto__`. Values this format could not read back fail at `serialize` with `SERIALIZE`.
+ * never `__proto__`. Values this format could not read back (functions, symbols, `Error`, `RegExp`, cycles,
+ * strings with lone surrogates, an own `__proto__` key, bignums over 4 KiB) fail at `serialize` with `SERIALIZE`.
  */
 export const cbor: Format = Object.freeze({
   id: 'cbor',
@@ -59,6 +61,12 @@ export const cbor: Format = Object.freeze({
     const problem = findCborProblem(encoded, CBOR_MARKER.length);
     if (problem !== undefined) {
       throw new CacheError('SERIALIZE', `cbor cannot encode this value so that it reads back: ${problem}`);
+    }
+    if (mayHoldLoneSurrogate(encoded) && hasLoneSurrogate(value)) {
+      throw new CacheError(
+        'SERIALIZE',
+        'cbor cannot encode a string with a lone UTF-16 surrogate (not Unicode text)',
+      );
     }
     // cbor-x returns a view into its reusable output buffer: copy, so stored bytes own their memory
     return new Uint8Array(encoded);
