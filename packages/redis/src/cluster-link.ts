@@ -1,7 +1,7 @@
 import { CacheError } from '@cache/core';
 import { DeadlineError, withDeadline } from './deadline.js';
 import { BYTES, type EntryWrite, integer, type RedisLink, SCAN_COUNT, scanPage } from './link.js';
-import type { NodeRedisCluster } from './node-redis.js';
+import type { NodeRedisCluster, RedisArg } from './node-redis.js';
 
 /** Where a cluster link gets its cluster client: made by the backend (owned) or given by the user. */
 export type ClusterSource =
@@ -76,13 +76,13 @@ export class ClusterLink implements RedisLink {
     return state.connecting;
   }
 
-  read(key: Buffer, fields: readonly string[]): Promise<[unknown, unknown]> {
+  read(key: RedisArg, fields: readonly string[]): Promise<[unknown, unknown]> {
     const cluster = this.#cluster();
     if (cluster instanceof Promise) return cluster.then((c) => this.#read(c, key, fields));
     return this.#read(cluster, key, fields);
   }
 
-  #read(cluster: NodeRedisCluster, key: Buffer, fields: readonly string[]): Promise<[unknown, unknown]> {
+  #read(cluster: NodeRedisCluster, key: RedisArg, fields: readonly string[]): Promise<[unknown, unknown]> {
     // Marked read-only: served by a replica only when the cluster client was made with replica reads on.
     return Promise.all([
       cluster.sendCommand(key, true, ['HMGET', key, ...fields], BYTES),
@@ -106,7 +106,7 @@ export class ClusterLink implements RedisLink {
     return multi.exec();
   }
 
-  async remove(key: Buffer): Promise<number> {
+  async remove(key: RedisArg): Promise<number> {
     const cluster = await this.#cluster();
     return integer(await cluster.sendCommand(key, false, ['DEL', key]));
   }

@@ -26,7 +26,7 @@ export function codecTag(formatId: string, compressorId: string): string {
 }
 
 /** Arguments of the `HSET` that writes `value` (the key goes first). */
-export function hsetArgs(key: Buffer, value: CacheValue<Uint8Array>, codec: string): RedisArg[] {
+export function hsetArgs(key: RedisArg, value: CacheValue<Uint8Array>, codec: string): RedisArg[] {
   const data = Buffer.isBuffer(value.data)
     ? value.data
     : Buffer.from(value.data.buffer, value.data.byteOffset, value.data.byteLength);

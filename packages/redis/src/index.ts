@@ -16,3 +16,18 @@ export type {
   RedisTlsOptions,
 } from './options.js';
 export { RedisBackend } from './redis-backend.js';
+
+// Coherence: memory tiers kept in sync across processes through Redis pub/sub.
+export type {
+  CoherenceErrorEvent,
+  CoherenceOperation,
+  CoherenceStats,
+  TrustChange,
+} from './coherence/events.js';
+export type { Channels as CoherenceChannels } from './coherence/messages.js';
+export type {
+  CoherenceRedisTarget,
+  CoherentTiersOptions,
+  ResolvedCoherenceSettings,
+} from './coherence/options.js';
+export { CoherentTiers, coherentTiers } from './coherence/coherent-tiers.js';

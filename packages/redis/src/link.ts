@@ -6,7 +6,7 @@ export const BYTES = Object.freeze({ typeMapping: Object.freeze({ [RESP_TYPES.BL
 
 /** The write of one entry, as a transaction on its key: `DEL`, `HSET`, then `PEXPIREAT` when it expires. */
 export interface EntryWrite {
-  readonly key: Buffer;
+  readonly key: RedisArg;
   readonly hset: RedisArg[];
   readonly expireAt: number | undefined;
 }
@@ -17,11 +17,11 @@ export interface EntryWrite {
  */
 export interface RedisLink {
   /** `HMGET key <fields>` and `PTTL key`, sent together in one round trip. */
-  read(key: Buffer, fields: readonly string[]): Promise<[unknown, unknown]>;
+  read(key: RedisArg, fields: readonly string[]): Promise<[unknown, unknown]>;
   /** The transaction of {@link EntryWrite}: atomic, one round trip, all on one key (so one cluster slot). */
   write(entry: EntryWrite): Promise<unknown>;
   /** `DEL key`: the number of keys removed. */
-  remove(key: Buffer): Promise<number>;
+  remove(key: RedisArg): Promise<number>;
   /** `SCAN MATCH pattern` + `UNLINK` on every master, each page bounded by `deadline`; the number of keys removed. */
   removeMatching(pattern: Buffer, deadline: <T>(work: Promise<T>) => Promise<T>): Promise<number>;
   /** True while a command can be sent without waiting for a connection. */

@@ -111,13 +111,13 @@ export class SingleLink implements RedisLink {
     return state;
   }
 
-  read(key: Buffer, fields: readonly string[]): Promise<[unknown, unknown]> {
+  read(key: RedisArg, fields: readonly string[]): Promise<[unknown, unknown]> {
     const client = this.#client();
     if (client instanceof Promise) return client.then((c) => this.#read(c, key, fields));
     return this.#read(client, key, fields);
   }
 
-  #read(client: NodeRedisClient, key: Buffer, fields: readonly string[]): Promise<[unknown, unknown]> {
+  #read(client: NodeRedisClient, key: RedisArg, fields: readonly string[]): Promise<[unknown, unknown]> {
     return Promise.all([
       client.sendCommand(['HMGET', key, ...fields], BYTES),
       client.sendCommand(['PTTL', key]),
@@ -138,7 +138,7 @@ export class SingleLink implements RedisLink {
     return multi.exec();
   }
 
-  async remove(key: Buffer): Promise<number> {
+  async remove(key: RedisArg): Promise<number> {
     const client = await this.#client();
     return integer(await client.sendCommand(['DEL', key]));
   }

@@ -1,0 +1,338 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type Awaitable,
+  BackendLabel,
+  type CacheBackend,
+  CacheError,
+  type CacheKey,
+  type CacheOperation,
+  type CacheValue,
+  type ClearableBackend,
+  Composition,
+  compose,
+  type DeleteStatus,
+  isPromiseLike,
+  type ReadInfo,
+} from '@cache/core';
+import { RedisBackend } from '../redis-backend.js';
+import { classify } from '../redis-errors.js';
+import { busSettings } from './bus-target.js';
+import type { CoherenceErrorEvent, CoherenceOperation, CoherenceStats, TrustChange } from './events.js';
+import { type Channels, channelsFor, invalidationMessage, ownPrefix, parseInvalidation } from './messages.js';
+import {
+  type CoherentTiersOptions,
+  type ResolvedCoherenceSettings,
+  resolveCoherenceSettings,
+} from './options.js';
+import { Publisher } from './publisher.js';
+import { TrustMonitor } from './trust-monitor.js';
+
+/** The far end of `l2`: itself, or the far layer of the compositions it nests. */
+function farthest(backend: CacheBackend, path: BackendLabel): { far: CacheBackend; path: BackendLabel } {
+  let far = backend;
+  let at = path;
+  while (far instanceof Composition) {
+    at = BackendLabel.compose(at, far.label);
+    far = far.l2 as CacheBackend;
+  }
+  return { far, path: at };
+}
+
+type MutableStats = { -readonly [K in keyof CoherenceStats]: CoherenceStats[K] };
+
+/**
+ * A memory tier in front of a shared Redis tier, kept coherent across processes. It is a `CacheBackend`
+ * (wrapping a `Composition` of `l1` and `l2`) that publishes an invalidation after each `set` and `delete`, and
+ * drops its L1 copy of a key when another process publishes one. L1 is trusted only while a heartbeat through
+ * the same channel comes back in time; otherwise reads skip L1 and go to the far tier, and L1 is cleared before
+ * it is trusted again. Build it with {@link coherentTiers}; `docs/coherence.md` states the bound and the design.
+ */
+export class CoherentTiers<
+  L1 extends ClearableBackend = ClearableBackend,
+  L2 extends CacheBackend = CacheBackend,
+> implements CacheBackend
+{
+  /** Name of the tiers, the first segment of every `ReadInfo.source` path. */
+  readonly label: BackendLabel;
+  /** The composition of `l1` and `l2` that trusted reads and all writes go through. */
+  readonly composition: Composition<L1, L2>;
+  /** This process's id in messages; its own messages are recognised by it and ignored. */
+  readonly instanceId: string;
+  /** The pub/sub channel names: invalidations (shared) and this instance's heartbeat. */
+  readonly channels: Channels;
+  /** The options in force. */
+  readonly settings: ResolvedCoherenceSettings;
+  #trusted = false;
+  readonly #far: CacheBackend;
+  readonly #farPath: BackendLabel;
+  readonly #publisher: Publisher;
+  readonly #monitor: TrustMonitor;
+  readonly #ownPrefix: string;
+  readonly #stats: MutableStats = {
+    published: 0,
+    received: 0,
+    ownIgnored: 0,
+    bypassedReads: 0,
+    clears: 0,
+    sessions: 0,
+  };
+  readonly #waiters = new Set<() => void>();
+  #closed = false;
+
+  constructor(options: CoherentTiersOptions<L1, L2>) {
+    const composition = compose(options.l1, options.l2, options.composition);
+    const { far, path } = farthest(options.l2, composition.label);
+    const namespace = far instanceof RedisBackend ? far.namespace : undefined;
+    this.settings = resolveCoherenceSettings(options, namespace);
+    const bus = busSettings(options.redis, this.settings.connectTimeoutMs);
+    this.composition = composition;
+    this.label = composition.label;
+    this.#far = far;
+    this.#farPath = path;
+    this.instanceId = randomBytes(9).toString('base64url');
+    this.channels = channelsFor(this.settings.channel, this.instanceId);
+    this.#ownPrefix = ownPrefix(this.instanceId);
+    this.#publisher = new Publisher(bus, this.settings.publishTimeoutMs);
+    this.#monitor = new TrustMonitor(
+      bus,
+      this.settings,
+      this.channels,
+      `cache-coherence:${this.instanceId}`,
+      this.#publisher,
+      {
+        setTrusted: (trusted, reason) => this.#setTrusted(trusted, reason),
+        clearL1: () => this.#clearL1(),
+        invalidation: (message) => this.#onInvalidation(message),
+        report: (operation, error) => this.#report(operation, error),
+      },
+    );
+    this.#publisher.warmUp();
+    this.#monitor.start();
+  }
+
+  /** True while L1 may be read: a heartbeat was confirmed less than `maxStalenessMs` ago. */
+  get trusted(): boolean {
+    return this.#trusted;
+  }
+
+  /** Counters since creation. */
+  get stats(): CoherenceStats {
+    return { ...this.#stats, sessions: this.#monitor.sessions };
+  }
+
+  /**
+   * Reads `key`: through the composition (L1, then L2) while L1 is trusted, straight from the far tier while it
+   * is not. An L1 hit answers synchronously. `info.source` is the label path of the layer that answered.
+   */
+  get<T>(key: CacheKey, info?: ReadInfo): Awaitable<CacheValue<T> | undefined> {
+    if (this.#trusted) return this.composition.get<T>(key, info);
+    this.#stats.bypassedReads++;
+    return this.#readFar<T>(key, info);
+  }
+
+  #readFar<T>(key: CacheKey, info: ReadInfo | undefined): Awaitable<CacheValue<T> | undefined> {
+    if (info === undefined) return this.#far.get<T>(key);
+    const inner: ReadInfo = {};
+    const mark = (value: CacheValue<T> | undefined): CacheValue<T> | undefined => {
+      if (value !== undefined)
+        info.source = BackendLabel.compose(this.#farPath, inner.source ?? this.#far.label);
+      return value;
+    };
+    const result = this.#far.get<T>(key, inner);
+    return isPromiseLike(result) ? Promise.resolve(result).then(mark) : mark(result);
+  }
+
+  /**
+   * Writes through the composition, then publishes the invalidation, so other processes drop their copy. Rejects
+   * when the write failed, or when it succeeded but the invalidation could not be published: then other
+   * processes may serve their old copy until it expires, and the caller should know.
+   */
+  async set<T>(key: CacheKey, value: CacheValue<T>): Promise<void> {
+    await this.#writeThenPublish(key, 'set', () => this.composition.set(key, value));
+  }
+
+  /** Deletes from every layer, then publishes the invalidation. Rejects like `set`. */
+  async delete(key: CacheKey): Promise<DeleteStatus> {
+    return this.#writeThenPublish(key, 'delete', () => this.composition.delete(key));
+  }
+
+  async #writeThenPublish<R>(
+    key: CacheKey,
+    operation: CacheOperation,
+    write: () => Awaitable<R>,
+  ): Promise<R> {
+    let result: R;
+    try {
+      result = await write();
+    } catch (error) {
+      // The write may still have reached Redis (a timeout, say): tell the others anyway, best effort.
+      const failure = await this.#publish(key, operation);
+      if (failure !== undefined) this.#report('publish', failure, key);
+      throw error;
+    }
+    const failure = await this.#publish(key, operation);
+    if (failure !== undefined) throw failure;
+    return result;
+  }
+
+  async #publish(key: CacheKey, operation: CacheOperation): Promise<CacheError | undefined> {
+    if (this.#closed)
+      return new CacheError('CLOSED', `${this.label}: closed`, { operation, key: key.canonical });
+    try {
+      await this.#publisher.publish(this.channels.invalidations, invalidationMessage(this.instanceId, key));
+      this.#stats.published++;
+      return undefined;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return new CacheError(
+        classify(error),
+        `${this.label}: ${operation} reached the cache, but its invalidation could not be published, so other ` +
+          `processes may keep their old copy until it expires: ${reason}`,
+        { cause: error, key: key.canonical, backend: this.label, operation },
+      );
+    }
+  }
+
+  /**
+   * Resolves once L1 is trusted (the first heartbeat has come back), so a process can start warm. Rejects with
+   * `TIMEOUT` after `timeoutMs`, or `CLOSED`.
+   */
+  whenTrusted(timeoutMs: number = this.settings.maxStalenessMs * 2): Promise<void> {
+    if (this.#trusted) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new CacheError('CLOSED', `${this.label}: closed`));
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        if (this.#trusted) resolve();
+        else reject(new CacheError('CLOSED', `${this.label}: closed`));
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(done);
+        reject(new CacheError('TIMEOUT', `${this.label}: L1 not trusted within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiters.add(done);
+    });
+  }
+
+  #setTrusted(trusted: boolean, reason: string): void {
+    if (this.#trusted === trusted) return;
+    this.#trusted = trusted;
+    if (trusted || this.#closed) for (const waiter of [...this.#waiters]) waiter();
+    const hook = this.settings.onTrustChange;
+    if (hook === undefined) return;
+    const change: TrustChange = { trusted, reason };
+    try {
+      hook(change);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+
+  async #clearL1(): Promise<void> {
+    await (this.composition as Composition<ClearableBackend, CacheBackend>).invalidateAll();
+    this.#stats.clears++;
+  }
+
+  #onInvalidation(message: string): void {
+    if (message.startsWith(this.#ownPrefix)) {
+      this.#stats.ownIgnored++;
+      return;
+    }
+    let parsed: ReturnType<typeof parseInvalidation>;
+    try {
+      parsed = parseInvalidation(message);
+    } catch (error) {
+      // Someone meant to invalidate something we cannot name: drop everything rather than keep a stale copy.
+      this.#report(
+        'message',
+        new CacheError(
+          'BACKEND',
+          `${this.label}: an invalidation message was not understood; L1 was cleared`,
+          {
+            cause: error,
+            backend: this.label,
+          },
+        ),
+      );
+      this.#dropAll();
+      return;
+    }
+    this.#stats.received++;
+    if (parsed.kind === 'all') {
+      this.#dropAll();
+      return;
+    }
+    const { key } = parsed;
+    try {
+      const dropped = this.composition.invalidate(key);
+      if (isPromiseLike(dropped)) {
+        Promise.resolve(dropped).catch((error: unknown) => this.#failedDrop('invalidate', error, key));
+      }
+    } catch (error) {
+      this.#failedDrop('invalidate', error, key);
+    }
+  }
+
+  #dropAll(): void {
+    this.#clearL1().catch((error: unknown) => this.#failedDrop('clear', error, undefined));
+  }
+
+  /** L1 may still hold a copy it was told to drop: stop trusting it until it has been cleared. */
+  #failedDrop(operation: CoherenceOperation, error: unknown, key: CacheKey | undefined): void {
+    this.#report(operation, error, key);
+    this.#monitor.distrust('L1 failed to drop a copy');
+  }
+
+  #report(operation: CoherenceOperation, error: unknown, key?: CacheKey): void {
+    const event: CoherenceErrorEvent = {
+      error: CacheError.is(error)
+        ? error
+        : CacheError.wrap(error, classify(error), `coherence ${operation} failed`, { backend: this.label }),
+      channel: this.settings.channel,
+      operation,
+      ...(key === undefined ? {} : { key }),
+    };
+    try {
+      this.settings.onError(event);
+    } catch (hookError) {
+      queueMicrotask(() => {
+        throw hookError;
+      });
+    }
+  }
+
+  /**
+   * Stops the heartbeat, drops the subscriber and publisher connections, then closes both tiers (the
+   * composition's `close`).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#monitor.close();
+    for (const waiter of [...this.#waiters]) waiter();
+    await this.#publisher.close();
+    await this.composition.close();
+  }
+}
+
+/**
+ * Puts `l1` (memory, per process) in front of `l2` (Redis, shared) and keeps every process's L1 coherent through
+ * Redis pub/sub. After a `set` or `delete` by any process has resolved, the others stop serving their old copy
+ * within `maxStalenessMs` (default 3 s; about one round trip while Redis is reachable).
+ *
+ * @example
+ * const tiers = coherentTiers({
+ *   l1: memoryBackend({ maxEntries: 10_000 }),
+ *   l2: new RedisBackend({ url, namespace: 'app:' }),
+ *   redis: { url },
+ * });
+ * await tiers.set(key, CacheValue.fromTtl(user, { ttlMs: 60_000 }));
+ */
+export function coherentTiers<L1 extends ClearableBackend, L2 extends CacheBackend>(
+  options: CoherentTiersOptions<L1, L2>,
+): CoherentTiers<L1, L2> {
+  return new CoherentTiers(options);
+}

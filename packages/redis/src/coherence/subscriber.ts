@@ -1,0 +1,140 @@
+import { CacheError } from '@cache/core';
+import type { RedisAddress } from '../address.js';
+import { createSingleClient } from '../client-factory.js';
+import { DeadlineError, withDeadline } from '../deadline.js';
+import type { NodeRedisClient } from '../node-redis.js';
+import type { BusSettings } from './bus-target.js';
+import type { Channels } from './messages.js';
+
+type Listener = (message: string, channel: string) => void;
+
+/** The pub/sub part of a node-redis client, declared by shape like the rest of this package. */
+interface SubscriberClient extends NodeRedisClient {
+  subscribe(channels: string[], listener: Listener): Promise<void>;
+  sSubscribe(channels: string[], listener: Listener): Promise<void>;
+}
+
+/** What a session tells its owner. Neither is called after `close()`. */
+export interface SessionEvents {
+  /** A message on one of the session's channels. */
+  message(channel: string, message: string): void;
+  /** The connection is gone or no longer subscribed: messages may have been missed from here on. */
+  lost(error: CacheError): void;
+}
+
+const MOVED = /^MOVED \d+ (.+):(\d+)$/;
+
+function lostError(reason: string, cause?: unknown): CacheError {
+  return new CacheError('CONNECTION', `coherence subscriber: ${reason}`, {
+    operation: 'connect',
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/**
+ * One subscriber connection, subscribed to the invalidation channel and this instance's heartbeat channel. It is
+ * never reconnected: when anything goes wrong it reports `lost` once and is dropped, and the owner opens a new
+ * session, which knows that messages may have been missed in between. On a cluster it subscribes with
+ * `SSUBSCRIBE` on the master of the channels' slot, found by following `MOVED` from any node.
+ */
+export class SubscriberSession {
+  /** The node the session is subscribed on. */
+  readonly address: RedisAddress;
+  readonly #client: SubscriberClient;
+  #events: SessionEvents | undefined;
+
+  private constructor(client: SubscriberClient, address: RedisAddress, events: SessionEvents) {
+    this.#client = client;
+    this.address = address;
+    this.#events = events;
+  }
+
+  /**
+   * Connects and subscribes within `timeoutMs` per node tried. `hint` is where to try first on a cluster (the
+   * master found last time). Rejects with the last failure when no node would take the subscription.
+   */
+  static async open(
+    settings: BusSettings,
+    channels: Channels,
+    name: string,
+    hint: RedisAddress | undefined,
+    timeoutMs: number,
+    events: SessionEvents,
+  ): Promise<SubscriberSession> {
+    const target = settings.target;
+    if (target.mode === 'single') {
+      return SubscriberSession.#openOn(target.address, settings, channels, name, timeoutMs, events, false);
+    }
+    const queue: RedisAddress[] = hint === undefined ? [...target.nodes] : [hint, ...target.nodes];
+    let lastError: unknown = lostError('no cluster node to subscribe on');
+    for (let tries = 0; tries < target.nodes.length + 4 && queue.length > 0; tries++) {
+      const address = queue.shift() as RedisAddress;
+      try {
+        return await SubscriberSession.#openOn(address, settings, channels, name, timeoutMs, events, true);
+      } catch (error) {
+        lastError = error;
+        const moved = error instanceof Error ? MOVED.exec(error.message) : null;
+        if (moved !== null) {
+          // The slot lives elsewhere: go there next, with the same credentials and TLS settings.
+          queue.unshift({ ...address, host: moved[1] as string, port: Number(moved[2]) });
+        }
+      }
+    }
+    throw lastError;
+  }
+
+  static async #openOn(
+    address: RedisAddress,
+    settings: BusSettings,
+    channels: Channels,
+    name: string,
+    timeoutMs: number,
+    events: SessionEvents,
+    sharded: boolean,
+  ): Promise<SubscriberSession> {
+    const client = createSingleClient(address, settings.subscriber, undefined) as unknown as SubscriberClient;
+    const session = new SubscriberSession(client, address, events);
+    let established = false;
+    const fail = (error: CacheError): void => {
+      // Failures while opening reject `open` instead.
+      if (!established) return;
+      const owner = session.#events;
+      session.close();
+      owner?.lost(error);
+    };
+    client.on('error', (error: unknown) => fail(lostError('connection failed', error)));
+    client.on('end', () => fail(lostError('connection closed')));
+    // An unsolicited SUNSUBSCRIBE: the slot moved (failover, resharding); this node no longer relays the channel.
+    client.on('sharded-channel-moved', () => fail(lostError('the channel moved to another node')));
+    const listener: Listener = (message, channel) => session.#events?.message(channel, message);
+    const setUp = async (): Promise<void> => {
+      await client.connect();
+      await client.sendCommand(['CLIENT', 'SETNAME', name]);
+      const list = [channels.invalidations, channels.heartbeat];
+      await (sharded ? client.sSubscribe(list, listener) : client.subscribe(list, listener));
+    };
+    try {
+      await withDeadline(setUp(), timeoutMs, () => new DeadlineError(timeoutMs, 'connection'));
+    } catch (error) {
+      session.close();
+      throw error;
+    }
+    if (!client.isReady) {
+      // Lost between the subscription and now.
+      session.close();
+      throw lostError('connection closed while subscribing');
+    }
+    established = true;
+    return session;
+  }
+
+  /** Drops the connection. No event is reported afterwards. */
+  close(): void {
+    this.#events = undefined;
+    try {
+      this.#client.destroy();
+    } catch {
+      // Already closed.
+    }
+  }
+}
