@@ -94,7 +94,8 @@ const DESTINATION_TOO_SMALL = /code -70\b/;
 
 function wasmDecompress(wasm: ZstdWasm, bytes: Uint8Array, maxOutputBytes: number): Uint8Array {
   const frames = plan(bytes, maxOutputBytes);
-  if (bytes.length > WASM_MAX_INPUT) throw decompressError('zstd', 'input too large for the WebAssembly zstd');
+  if (bytes.length > WASM_MAX_INPUT)
+    throw decompressError('zstd', 'input too large for the WebAssembly zstd');
   const budget = Math.min(maxOutputBytes, WASM_MAX_OUTPUT);
   const outputs: Uint8Array[] = [];
   let total = 0;
@@ -107,7 +108,9 @@ function wasmDecompress(wasm: ZstdWasm, bytes: Uint8Array, maxOutputBytes: numbe
     const capacity = frame.contentSize ?? Math.min(frame.bound, remaining);
     let out: Uint8Array;
     try {
-      out = wasm.decompress(bytes.subarray(frame.start, frame.end), { defaultHeapSize: Math.max(1, capacity) });
+      out = wasm.decompress(bytes.subarray(frame.start, frame.end), {
+        defaultHeapSize: Math.max(1, capacity),
+      });
     } catch (error) {
       if (capacity < frame.bound && DESTINATION_TOO_SMALL.test(describe(error))) {
         throw limitError('zstd', maxOutputBytes);
@@ -193,11 +196,21 @@ function build(
       if (bytes.length > WASM_MAX_INPUT) {
         throw new CacheError('COMPRESS', 'zstd: input too large for the WebAssembly zstd (512 MiB at most)');
       }
+      let out: Uint8Array;
       try {
-        return wasm.compress(bytes, level);
+        out = wasm.compress(bytes, level);
       } catch (error) {
         throw compressError(error);
       }
+      // Cheap (a few operations per 128 KiB): catches a module whose memory was swapped by a second init()
+      const frames = readZstdFrames(out);
+      if (typeof frames === 'string' || frames.length !== 1 || frames[0]!.contentSize !== bytes.length) {
+        throw new CacheError(
+          'COMPRESS',
+          'zstd: the WebAssembly module wrote an invalid frame; did other code call init() of @bokuweb/zstd-wasm again?',
+        );
+      }
+      return out;
     },
     decompress(bytes: Uint8Array, maxOutputBytes: number): Uint8Array {
       return wasmDecompress(ready(), bytes, maxOutputBytes);
