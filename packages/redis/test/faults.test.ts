@@ -5,7 +5,7 @@ import { CacheError, CacheKey, CacheValue } from '@cache/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisBackend } from '../src/index.js';
 import { eventually, sleep, timed } from './helpers.js';
-import { TestServer } from './servers.js';
+import { rawCommand, TestServer } from './servers.js';
 
 const DEADLINE_MS = 400;
 /** Slack for a loaded two-core machine; the point is "bounded", not "fast". */
@@ -30,6 +30,15 @@ async function setUp(port: number, start = true): Promise<{ server: TestServer; 
   });
   backends.push(redis);
   return { server, redis };
+}
+
+/** Ids of the connections a server has, other than the one asking. */
+async function connectionIds(port: number): Promise<string[]> {
+  const list = await rawCommand(port, 'CLIENT', 'LIST');
+  return list
+    .split('\n')
+    .filter((line) => line.startsWith('id=') && !line.includes('cmd=client|list'))
+    .map((line) => line.split(' ')[0] as string);
 }
 
 const key = CacheKey.of('fault', 'key');
@@ -66,6 +75,8 @@ describe('faults', () => {
   it('server frozen (SIGSTOP): operations fail with TIMEOUT within the deadline, and recover after SIGCONT', async () => {
     const { server, redis } = await setUp(18001);
     await redis.set(key, value);
+    const before = await connectionIds(18001);
+    expect(before).toHaveLength(1);
 
     server.signal('SIGSTOP');
     try {
@@ -88,6 +99,13 @@ describe('faults', () => {
     const after = CacheValue.fromTtl({ after: 'freeze' }, { ttlMs: 600_000 });
     await eventually(() => redis.set(key, after), 10_000);
     expect((await redis.get(key))?.data).toEqual({ after: 'freeze' });
+    // The connection that stopped answering was dropped (PING probe) and replaced, not kept waiting forever:
+    // what would save us from a half-open TCP connection, where no SIGCONT ever comes.
+    await eventually(async () => {
+      const now = await connectionIds(18001);
+      expect(now).toHaveLength(1);
+      expect(now).not.toEqual(before);
+    }, 5_000);
   });
 
   it('server absent at the first operation: CONNECTION at once, then it serves once the server starts', async () => {

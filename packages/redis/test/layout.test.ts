@@ -3,7 +3,18 @@
 import { bitcode, CacheKey, CacheValue } from '@cache/core';
 import { json } from '@cache/formats';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clusterBackend, rawClient, rawCluster, singleBackend, sleep, uniqueNamespace } from './helpers.js';
+import { RedisBackend } from '../src/index.js';
+import {
+  CLUSTER_NODES,
+  clusterBackend,
+  eventually,
+  rawClient,
+  rawCluster,
+  singleBackend,
+  sleep,
+  uniqueNamespace,
+} from './helpers.js';
+import { rawCommand } from './servers.js';
 
 const namespace = uniqueNamespace('layout');
 const raw = await rawClient();
@@ -152,6 +163,47 @@ describe('cluster layout', () => {
     } finally {
       await cluster.close();
       await rawNodes.close();
+    }
+  });
+});
+
+describe('reads from replicas', () => {
+  it('with readFromReplicas, reads are served by replicas (their HMGET count grows) and still hit', async () => {
+    const replicaNamespace = uniqueNamespace('replicas');
+    const writer = clusterBackend({ namespace: replicaNamespace, valueFormat: json });
+    const reader = new RedisBackend({
+      cluster: { nodes: CLUSTER_NODES, readFromReplicas: true },
+      namespace: replicaNamespace,
+      valueFormat: json,
+    });
+    const seedPort = Number(CLUSTER_NODES[0]?.split(':')[1]);
+    const replicaPorts = (await rawCommand(seedPort, 'CLUSTER', 'NODES'))
+      .trim()
+      .split('\n')
+      .filter((line) => line.split(' ')[2]?.includes('slave'))
+      .map((line) => Number(line.split(' ')[1]?.split('@')[0]?.split(':')[1]));
+    const hmgets = async () => {
+      let calls = 0;
+      for (const port of replicaPorts) {
+        const stats = await rawCommand(port, 'INFO', 'commandstats');
+        calls += Number(/cmdstat_hmget:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+      }
+      return calls;
+    };
+    try {
+      expect(replicaPorts.length).toBe(3);
+      const keys = Array.from({ length: 30 }, (_, i) => CacheKey.of('r', String(i)));
+      for (const key of keys) await writer.set(key, new CacheValue(key.canonical));
+      const before = await hmgets();
+      for (const key of keys) {
+        // Replication is asynchronous: a replica may not have the write yet.
+        await eventually(async () => expect((await reader.get(key))?.data).toBe(key.canonical), 5_000, 20);
+      }
+      expect((await hmgets()) - before).toBeGreaterThan(0);
+      expect(await writer.clear()).toBe(30);
+    } finally {
+      await reader.close();
+      await writer.close();
     }
   });
 });
