@@ -82,6 +82,28 @@ describe.each(implementations)('gzip with %s', (implementation) => {
     expectCacheError(() => compressor.decompress(joined, 7999), 'DECOMPRESS_LIMIT');
   });
 
+  it('reads identical concatenated members in full, with a tight or a roomy limit', () => {
+    const a = jsonDocument(3000);
+    const packed = compressor.compress(a);
+    const twice = concatBytes(packed, packed);
+    for (const max of [2 * a.length, 1 << 26])
+      expectSameBytes(compressor.decompress(twice, max), concatBytes(a, a));
+  });
+
+  it('refuses a trailer whose stated length or CRC is off, with a tight or a roomy limit', () => {
+    const packed = compressor.compress(document);
+    for (const [at, delta] of [
+      [packed.length - 4, 1],
+      [packed.length - 4, -1],
+      [packed.length - 8, 1],
+    ] as const) {
+      const wrong = packed.slice();
+      wrong[at] = (wrong[at]! + delta) & 0xff;
+      for (const max of [document.length + 1, 1 << 26])
+        expectCacheError(() => compressor.decompress(wrong, max), 'DECOMPRESS');
+    }
+  });
+
   it('allows exactly maxOutputBytes and fails one byte below', () => {
     const bytes = compressor.compress(document);
     expectSameBytes(compressor.decompress(bytes, document.length), document);
