@@ -1,0 +1,298 @@
+// Coherence when the channel breaks: the subscriber's connection killed between a write and a read (single node
+// and cluster), a silent partition (a proxy that stops forwarding, so no socket error is ever seen), a server
+// restart that loses everything, and no server at all. In every case the process must not serve its old copy
+// past the bound, and must trust its memory tier again (after clearing it) once the channel is back.
+// Own servers on ports 18150-18151; the shared servers of the test command otherwise.
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { CacheError, CacheKey, CacheValue, type CompositionErrorEvent, type ReadInfo } from '@cache/core';
+import { memoryBackend } from '@cache/memory';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type CoherenceErrorEvent,
+  type CoherenceRedisTarget,
+  type CoherentTiers,
+  coherentTiers,
+  RedisBackend,
+  type TrustChange,
+} from '../src/index.js';
+import { CLUSTER_NODES, eventually, REDIS_URL, sleep, uniqueNamespace } from './helpers.js';
+import { rawCommand, TestServer } from './servers.js';
+
+const BOUND_MS = 1000;
+const HEARTBEAT_MS = 200;
+/** Timers fire late on a loaded two-core machine; the bound is counted in event-loop time. */
+const TIMER_SLACK_MS = 300;
+
+interface Probe {
+  readonly tiers: CoherentTiers;
+  readonly errors: CoherenceErrorEvent[];
+  readonly changes: TrustChange[];
+  /** Layer errors the composition kept going after (an L2 write that failed while L1 took it, say). */
+  readonly layerErrors: CompositionErrorEvent[];
+}
+
+const opened: Probe[] = [];
+const servers: TestServer[] = [];
+afterAll(async () => {
+  for (const { tiers } of opened) await tiers.close();
+  for (const server of servers) await server.stop({ hard: true });
+});
+
+function participant(l2Target: CoherenceRedisTarget, bus: CoherenceRedisTarget, namespace: string): Probe {
+  const errors: CoherenceErrorEvent[] = [];
+  const changes: TrustChange[] = [];
+  const layerErrors: CompositionErrorEvent[] = [];
+  const tiers = coherentTiers({
+    l1: memoryBackend({ maxEntries: 1000 }),
+    l2: new RedisBackend({
+      ...(l2Target as { url: string }),
+      namespace,
+      responseTimeoutMs: 500,
+      connectTimeoutMs: 500,
+      reconnect: { delayMs: 20, maxDelayMs: 200 },
+    }),
+    redis: { ...bus, connectTimeoutMs: 500 },
+    maxStalenessMs: BOUND_MS,
+    heartbeatIntervalMs: HEARTBEAT_MS,
+    onError: (event) => errors.push(event),
+    onTrustChange: (change) => changes.push(change),
+    composition: { onError: (event) => layerErrors.push(event) },
+  });
+  const probe = { tiers, errors, changes, layerErrors };
+  opened.push(probe);
+  return probe;
+}
+
+const value = (data: unknown) => CacheValue.fromTtl(data, { ttlMs: 600_000 });
+
+async function read(tiers: CoherentTiers, key: CacheKey): Promise<{ data: unknown; source?: string }> {
+  const info: ReadInfo = {};
+  const hit = await tiers.get(key, info);
+  return { data: hit?.data, ...(info.source === undefined ? {} : { source: info.source }) };
+}
+
+async function cacheIn(a: CoherentTiers, key: CacheKey, expected: unknown): Promise<void> {
+  for (let tries = 0; tries < 20; tries++) {
+    const got = await read(a, key);
+    expect(got.data).toEqual(expected);
+    if (got.source === 'cache.memory') return;
+    await sleep(10);
+  }
+  throw new Error('the key never reached the memory tier');
+}
+
+/**
+ * Polls `key` until the old data is no longer served. A read that fails (Redis still reconnecting) serves nothing,
+ * so it does not count as old. Fails when the old data is still served past the bound.
+ */
+async function stopsServing(tiers: CoherentTiers, key: CacheKey, old: unknown): Promise<number> {
+  const start = performance.now();
+  for (;;) {
+    let data: unknown;
+    try {
+      data = (await read(tiers, key)).data;
+    } catch (error) {
+      if (!CacheError.is(error)) throw error;
+      data = error;
+    }
+    const elapsed = performance.now() - start;
+    if (JSON.stringify(data) !== JSON.stringify(old)) return elapsed;
+    if (elapsed > BOUND_MS + TIMER_SLACK_MS) {
+      throw new Error(`still served the old copy ${Math.round(elapsed)} ms after the write`);
+    }
+    await sleep(1);
+  }
+}
+
+/** Every node of the cluster (masters and replicas), from one seed. */
+async function clusterPorts(): Promise<number[]> {
+  const seed = Number(CLUSTER_NODES[0]?.split(':')[1]);
+  const nodes = await rawCommand(seed, 'CLUSTER', 'NODES');
+  return nodes
+    .trim()
+    .split('\n')
+    .map((line) => Number(line.split(' ')[1]?.split('@')[0]?.split(':')[1]));
+}
+
+/** Kills the subscriber connection of `tiers` wherever it is; returns the port it was on. */
+async function killSubscriber(tiers: CoherentTiers, ports: readonly number[]): Promise<number> {
+  const name = `name=cache-coherence:${tiers.instanceId} `;
+  for (const port of ports) {
+    const list = await rawCommand(port, 'CLIENT', 'LIST', 'TYPE', 'pubsub');
+    const line = list.split('\n').find((l) => l.includes(name));
+    const id = line?.match(/\bid=(\d+)/)?.[1];
+    if (id !== undefined) {
+      expect(await rawCommand(port, 'CLIENT', 'KILL', 'ID', id)).toBe('1');
+      return port;
+    }
+  }
+  throw new Error('subscriber connection not found');
+}
+
+const singlePort = Number(new URL(REDIS_URL).port || 6379);
+
+for (const mode of ['single', 'cluster'] as const) {
+  it(`${mode}: subscriber connection killed between a write and a read: the old copy is not served`, async () => {
+    const target: CoherenceRedisTarget =
+      mode === 'single' ? { url: REDIS_URL } : { cluster: { nodes: CLUSTER_NODES } };
+    const ports = mode === 'single' ? [singlePort] : await clusterPorts();
+    const ns = uniqueNamespace(`coherence-faults-${mode}`);
+    const a = participant(target, target, ns);
+    const b = participant(target, target, ns);
+    await Promise.all([a.tiers.whenTrusted(10_000), b.tiers.whenTrusted(10_000)]);
+    const key = CacheKey.of('kill', mode);
+    await b.tiers.set(key, value('v1'));
+    await cacheIn(a.tiers, key, 'v1');
+    const received = a.tiers.stats.received;
+
+    await killSubscriber(a.tiers, ports);
+    await b.tiers.set(key, value('v2'));
+    const ms = await stopsServing(a.tiers, key, 'v1');
+    const missed = a.tiers.stats.received === received;
+    console.info(
+      `[coherence faults ${mode}] after the kill: old copy gone in ${ms.toFixed(1)} ms; message ${missed ? 'missed (L1 bypassed, then cleared)' : 'received on the new subscription'}`,
+    );
+    expect(a.changes).toContainEqual({ trusted: false, reason: 'subscriber connection lost' });
+
+    await a.tiers.whenTrusted(10_000);
+    expect(a.tiers.stats.sessions).toBeGreaterThanOrEqual(2);
+    expect(a.tiers.stats.clears).toBeGreaterThanOrEqual(2);
+    await cacheIn(a.tiers, key, 'v2');
+    // And the new subscription carries invalidations again.
+    await b.tiers.delete(key);
+    await stopsServing(a.tiers, key, 'v2');
+  });
+}
+
+/** A TCP proxy that can stop forwarding without closing anything: a silent partition. */
+class FreezingProxy {
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  #frozen = false;
+  constructor(upstreamPort: number) {
+    this.#server = createServer((client) => {
+      const upstream = tcpConnect(upstreamPort, '127.0.0.1');
+      for (const socket of [client, upstream]) {
+        this.#sockets.add(socket);
+        socket.on('error', () => {});
+        socket.on('close', () => this.#sockets.delete(socket));
+        if (this.#frozen) socket.pause();
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+  }
+  listen(): Promise<number> {
+    return new Promise((resolve) => {
+      this.#server.listen(0, '127.0.0.1', () => resolve((this.#server.address() as { port: number }).port));
+    });
+  }
+  /** Stops forwarding in both directions; connections stay open, new ones are accepted and stall. */
+  freeze(): void {
+    this.#frozen = true;
+    for (const socket of this.#sockets) socket.pause();
+  }
+  /** Ends the partition: the stalled connections are reset, new ones flow. */
+  heal(): void {
+    this.#frozen = false;
+    for (const socket of this.#sockets) socket.destroy();
+  }
+  close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+describe('coherence under faults (single node)', () => {
+  it('silent partition of the channel: L1 is bypassed within the bound, then cleared and trusted again', async () => {
+    const proxy = new FreezingProxy(singlePort);
+    const port = await proxy.listen();
+    try {
+      const ns = uniqueNamespace('coherence-partition');
+      const direct: CoherenceRedisTarget = { url: REDIS_URL };
+      const a = participant(direct, { url: `redis://127.0.0.1:${port}` }, ns);
+      const b = participant(direct, direct, ns);
+      await Promise.all([a.tiers.whenTrusted(10_000), b.tiers.whenTrusted(10_000)]);
+      const key = CacheKey.of('partition');
+      await b.tiers.set(key, value('v1'));
+      await cacheIn(a.tiers, key, 'v1');
+
+      proxy.freeze();
+      await b.tiers.set(key, value('v2'));
+      const ms = await stopsServing(a.tiers, key, 'v1');
+      console.info(`[coherence faults] silent partition: old copy gone after ${ms.toFixed(0)} ms`);
+      expect(a.tiers.trusted).toBe(false);
+      expect(await read(a.tiers, key)).toEqual({ data: 'v2', source: 'cache.redis' });
+      expect(a.changes).toContainEqual({ trusted: false, reason: 'heartbeat overdue' });
+      const bypassed = a.tiers.stats.bypassedReads;
+      expect(bypassed).toBeGreaterThan(0);
+
+      proxy.heal();
+      await a.tiers.whenTrusted(10_000);
+      await cacheIn(a.tiers, key, 'v2');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('server restarted empty between a write and a read: the old copy is not served, trust comes back', async () => {
+    const server = new TestServer(18150);
+    servers.push(server);
+    await server.start();
+    const target: CoherenceRedisTarget = { url: 'redis://127.0.0.1:18150' };
+    const ns = uniqueNamespace('coherence-restart');
+    const a = participant(target, target, ns);
+    const b = participant(target, target, ns);
+    await Promise.all([a.tiers.whenTrusted(10_000), b.tiers.whenTrusted(10_000)]);
+    const key = CacheKey.of('restart');
+    await b.tiers.set(key, value('v1'));
+    await cacheIn(a.tiers, key, 'v1');
+
+    await server.stop({ hard: true });
+    await server.start({ fresh: true });
+    await eventually(() => b.tiers.set(key, value('v2')), 10_000, 50);
+    await stopsServing(a.tiers, key, 'v1');
+    await a.tiers.whenTrusted(10_000);
+    await eventually(async () => expect((await read(a.tiers, key)).data).toBe('v2'), 5000, 50);
+    await cacheIn(a.tiers, key, 'v2');
+    // One report for the outage, not one per heartbeat.
+    expect(a.errors.filter((e) => e.operation === 'subscribe').length).toBeLessThanOrEqual(3);
+  });
+
+  it('no server at all: never trusted, reads go to Redis and fail fast, set reports the unpublished write', async () => {
+    const target: CoherenceRedisTarget = { url: 'redis://127.0.0.1:18151' };
+    const a = participant(target, target, uniqueNamespace('coherence-absent'));
+    await expect(a.tiers.whenTrusted(500)).rejects.toMatchObject({ code: 'TIMEOUT' });
+    const key = CacheKey.of('absent');
+    await expect(a.tiers.get(key)).rejects.toMatchObject({ code: 'CONNECTION' });
+    // L1 stored it, Redis did not, and the others could not be told: the caller hears about it.
+    await expect(a.tiers.set(key, value(1))).rejects.toMatchObject({ code: 'CONNECTION', operation: 'set' });
+    expect(a.layerErrors.map((e) => [e.layer, e.operation])).toEqual([
+      ['l2', 'set'],
+      ['l2', 'repair'],
+    ]);
+    await sleep(HEARTBEAT_MS * 3);
+    expect(a.errors.length).toBeGreaterThanOrEqual(1);
+    expect(a.errors.length).toBeLessThanOrEqual(2);
+    expect(a.errors.every((e) => CacheError.is(e.error) && e.error.retryable)).toBe(true);
+    const started = performance.now();
+    await a.tiers.close();
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('close() releases the subscriber and publisher connections', async () => {
+    const ns = uniqueNamespace('coherence-close');
+    const a = participant({ url: REDIS_URL }, { url: REDIS_URL }, ns);
+    await a.tiers.whenTrusted(10_000);
+    const name = `name=cache-coherence:${a.tiers.instanceId} `;
+    expect(await rawCommand(singlePort, 'CLIENT', 'LIST')).toContain(name);
+    await a.tiers.close();
+    await eventually(
+      async () => expect(await rawCommand(singlePort, 'CLIENT', 'LIST')).not.toContain(name),
+      2000,
+    );
+    expect(a.tiers.trusted).toBe(false);
+  });
+});
