@@ -20,6 +20,8 @@ const DELETED_ONE = DeleteStatus.deleted(1);
 
 /** Entries checked for expiry per `set` while some entry has an expiry: a full pass every `size / 2` writes. */
 const SWEEP_STEP = 2;
+/** Initial length of the expiry array; it doubles as needed, up to `maxEntries`. */
+const INITIAL_SLOTS = 1024;
 
 function cloneIn(value: CacheValue<unknown>, key: CacheKey, label: BackendLabel): CacheValue<unknown> {
   try {
@@ -50,6 +52,12 @@ export class MemoryBackend implements CacheBackend {
   readonly #sizeOf: ((value: CacheValue<unknown>, key: CacheKey) => number) | undefined;
   readonly #clone: boolean;
   readonly #now: () => number;
+  /** Expiry instant of each entry by `Entry.slot` ({@link NEVER} for none): unboxed doubles, one array. */
+  #expires: Float64Array;
+  /** Slots of removed entries, reused before new ones. */
+  readonly #freeSlots: number[] = [];
+  /** Slots handed out so far, free ones included. */
+  #slotsUsed = 0;
   #bytes = 0;
   /** How many entries have an expiry: while 0, writes neither read the clock nor sweep. */
   #expiring = 0;
@@ -63,6 +71,7 @@ export class MemoryBackend implements CacheBackend {
     this.#sizeOf = resolved.sizeOf ?? (options.maxBytes === undefined ? undefined : defaultSizeOf);
     this.#clone = resolved.clone;
     this.#now = resolved.now;
+    this.#expires = new Float64Array(Math.min(INITIAL_SLOTS, this.#maxEntries));
   }
 
   /** Number of entries held, including expired ones not yet removed (they go on access, eviction or sweep). */
@@ -79,7 +88,7 @@ export class MemoryBackend implements CacheBackend {
   get<T>(key: CacheKey, info?: ReadInfo): CacheValue<T> | undefined {
     const entry = this.#map.get(key.canonical);
     if (entry === undefined) return undefined;
-    if (entry.expire !== NEVER && entry.expire <= this.#now()) {
+    if (entry.expires && this.#expires[entry.slot]! <= this.#now()) {
       this.#remove(entry);
       return undefined;
     }
@@ -119,29 +128,30 @@ export class MemoryBackend implements CacheBackend {
         this.#map.size > 0 &&
         (this.#map.size >= this.#maxEntries || this.#bytes + size > this.#maxBytes)
       ) {
-        spare = this.#queue.victim(now, null);
+        spare = this.#queue.victim(now, null, this.#expires);
         this.#remove(spare);
       }
+      const slot = this.#allocateSlot();
       entry =
         spare === undefined
-          ? new Entry(key.canonical, stored, size)
-          : spare.reuse(key.canonical, stored, size);
+          ? new Entry(key.canonical, stored, size, slot)
+          : spare.reuse(key.canonical, stored, size, slot);
       this.#map.set(entry.key, entry);
       this.#queue.push(entry);
       this.#bytes += size;
-      if (entry.expire !== NEVER) this.#expiring++;
     } else {
       // An overwrite replaces value and metadata, and counts as a use. Only a larger size can need evictions.
-      if (entry.expire !== NEVER) this.#expiring--;
+      if (entry.expires) this.#expiring--;
       this.#bytes += size - entry.size;
       entry.value = stored;
-      entry.expire = stored.expire ?? NEVER;
       entry.size = size;
       entry.visited = true;
-      if (entry.expire !== NEVER) this.#expiring++;
-      while (this.#bytes > this.#maxBytes && this.#map.size > 1) {
-        this.#remove(this.#queue.victim(now, entry));
-      }
+    }
+    entry.expires = stored.expire !== undefined;
+    this.#expires[entry.slot] = stored.expire ?? NEVER;
+    if (entry.expires) this.#expiring++;
+    while (this.#bytes > this.#maxBytes && this.#map.size > 1) {
+      this.#remove(this.#queue.victim(now, entry, this.#expires));
     }
     if (this.#expiring > 0) this.#sweep(now);
   }
@@ -150,14 +160,17 @@ export class MemoryBackend implements CacheBackend {
   delete(key: CacheKey): DeleteStatus {
     const entry = this.#map.get(key.canonical);
     if (entry === undefined) return DeleteStatus.missing;
+    const expired = entry.expires && this.#expires[entry.slot]! <= this.#now();
     this.#remove(entry);
-    return entry.expire !== NEVER && entry.expire <= this.#now() ? DeleteStatus.missing : DELETED_ONE;
+    return expired ? DeleteStatus.missing : DELETED_ONE;
   }
 
   /** Removes every entry. */
   clear(): void {
     this.#map.clear();
     this.#queue.clear();
+    this.#freeSlots.length = 0;
+    this.#slotsUsed = 0;
     this.#bytes = 0;
     this.#expiring = 0;
   }
@@ -168,7 +181,7 @@ export class MemoryBackend implements CacheBackend {
     const now = this.#now();
     let removed = 0;
     for (const entry of this.#queue.entries()) {
-      if (entry.expire <= now) {
+      if (this.#expires[entry.slot]! <= now) {
         this.#remove(entry);
         removed++;
       }
@@ -207,7 +220,7 @@ export class MemoryBackend implements CacheBackend {
     for (let i = 0; i < SWEEP_STEP; i++) {
       const entry = this.#queue.nextToSweep();
       if (entry === null) return;
-      if (entry.expire <= now) this.#remove(entry);
+      if (this.#expires[entry.slot]! <= now) this.#remove(entry);
     }
   }
 
@@ -221,7 +234,19 @@ export class MemoryBackend implements CacheBackend {
     this.#queue.unlink(entry);
     // Reset on empty, so rounding in fractional sizes cannot accumulate.
     this.#bytes = this.#map.size === 0 ? 0 : this.#bytes - entry.size;
-    if (entry.expire !== NEVER) this.#expiring--;
+    if (entry.expires) this.#expiring--;
+    this.#freeSlots.push(entry.slot);
+  }
+
+  #allocateSlot(): number {
+    const free = this.#freeSlots.pop();
+    if (free !== undefined) return free;
+    if (this.#slotsUsed === this.#expires.length) {
+      const grown = new Float64Array(Math.min(this.#expires.length * 2, this.#maxEntries));
+      grown.set(this.#expires);
+      this.#expires = grown;
+    }
+    return this.#slotsUsed++;
   }
 }
 

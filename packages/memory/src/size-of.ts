@@ -15,6 +15,9 @@ const SLOT = 8;
  * objects reached twice, it under-counts; pass your own `sizeOf` when that matters.
  */
 export function estimateSize(data: unknown): number {
+  // The common flat cases, without the walk's stack.
+  if (typeof data === 'string') return data.length * 2;
+  if (data instanceof Uint8Array) return data.byteLength;
   let total = 0;
   let budget = ESTIMATE_MAX_ITEMS;
   const pending: unknown[] = [data];
