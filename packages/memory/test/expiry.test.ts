@@ -99,6 +99,24 @@ describe('expiry', () => {
     expect(['live', 'x', 'y', 'new'].map((k) => memory.get(key(k))?.data)).toEqual(['live', 'x', 'y', 'new']);
   });
 
+  it('keeps the expiry of each of thousands of entries, with only a byte bound', () => {
+    const clock = new ManualClock();
+    const memory = memoryBackend({ maxBytes: 100_000_000, now: clock.now });
+    for (let i = 0; i < 5_000; i++)
+      memory.set(key(i), new CacheValue(i, i % 2 === 0 ? clock.time + 1 + i : undefined));
+    clock.advance(2_500);
+    let live = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const read = memory.get<number>(key(i));
+      if (read !== undefined) {
+        live++;
+        expect(read.data).toBe(i);
+        expect(read.expire).toBe(i % 2 === 0 ? clock.time - 2_500 + 1 + i : undefined);
+      }
+    }
+    expect(live).toBe(2_500 + 1_250);
+  });
+
   it('purgeExpired removes every expired entry at once', () => {
     const clock = new ManualClock();
     const memory = memoryBackend({ maxEntries: 100, now: clock.now });
