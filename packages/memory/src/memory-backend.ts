@@ -88,7 +88,7 @@ export class MemoryBackend implements CacheBackend {
   get<T>(key: CacheKey, info?: ReadInfo): CacheValue<T> | undefined {
     const entry = this.#map.get(key.canonical);
     if (entry === undefined) return undefined;
-    if (entry.expires && this.#expires[entry.slot]! <= this.#now()) {
+    if (entry.hasExpiry && this.#expires[entry.slot]! <= this.#now()) {
       this.#remove(entry);
       return undefined;
     }
@@ -141,15 +141,15 @@ export class MemoryBackend implements CacheBackend {
       this.#bytes += size;
     } else {
       // An overwrite replaces value and metadata, and counts as a use. Only a larger size can need evictions.
-      if (entry.expires) this.#expiring--;
+      if (entry.hasExpiry) this.#expiring--;
       this.#bytes += size - entry.size;
       entry.value = stored;
       entry.size = size;
       entry.visited = true;
     }
-    entry.expires = stored.expire !== undefined;
+    entry.hasExpiry = stored.expire !== undefined;
     this.#expires[entry.slot] = stored.expire ?? NEVER;
-    if (entry.expires) this.#expiring++;
+    if (entry.hasExpiry) this.#expiring++;
     while (this.#bytes > this.#maxBytes && this.#map.size > 1) {
       this.#remove(this.#queue.victim(now, entry, this.#expires));
     }
@@ -160,7 +160,7 @@ export class MemoryBackend implements CacheBackend {
   delete(key: CacheKey): DeleteStatus {
     const entry = this.#map.get(key.canonical);
     if (entry === undefined) return DeleteStatus.missing;
-    const expired = entry.expires && this.#expires[entry.slot]! <= this.#now();
+    const expired = entry.hasExpiry && this.#expires[entry.slot]! <= this.#now();
     this.#remove(entry);
     return expired ? DeleteStatus.missing : DELETED_ONE;
   }
@@ -234,7 +234,7 @@ export class MemoryBackend implements CacheBackend {
     this.#queue.unlink(entry);
     // Reset on empty, so rounding in fractional sizes cannot accumulate.
     this.#bytes = this.#map.size === 0 ? 0 : this.#bytes - entry.size;
-    if (entry.expires) this.#expiring--;
+    if (entry.hasExpiry) this.#expiring--;
     this.#freeSlots.push(entry.slot);
   }
 

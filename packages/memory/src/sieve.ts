@@ -14,7 +14,7 @@ export class Entry {
    */
   slot: number;
   /** True when the entry has an expiry, so a hit on one that has none touches neither the array nor the clock. */
-  expires = false;
+  hasExpiry = false;
   /** Set on a hit, cleared by the eviction hand as it passes: the one bit SIEVE needs. */
   visited = false;
   /** Neighbour inserted after this one (toward the head), or null at the head. */
