@@ -18,10 +18,7 @@ import {
   urlEncoded,
 } from '@cache/core';
 import { cbor } from '@cache/formats';
-import { parseAddress, type RedisAddress } from './address.js';
-import { resolveBackoff } from './backoff.js';
-import { type ConnectionSettings, createClusterClient, createSingleClient } from './client-factory.js';
-import { ClusterLink } from './cluster-link.js';
+import { createLink, targetCount } from './create-link.js';
 import { DeadlineError, withDeadline } from './deadline.js';
 import { codecTag, hsetArgs, parseEntry, READ_FIELDS } from './entry-layout.js';
 import { escapeGlob } from './glob.js';
@@ -29,11 +26,10 @@ import type { RedisLink } from './link.js';
 import type { RedisArg } from './node-redis.js';
 import type { RedisBackendOptions } from './options.js';
 import { toCacheError } from './redis-errors.js';
-import { SingleLink } from './single-link.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-const noop = (): void => undefined;
 const DEFAULT_RESPONSE_TIMEOUT_MS = 2000;
+const noop = (): void => undefined;
 
 function positiveMs(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
@@ -41,50 +37,6 @@ function positiveMs(value: number | undefined, fallback: number, name: string): 
     throw new CacheError('INVALID_OPTIONS', `${name} must be a positive number of milliseconds`);
   }
   return value;
-}
-
-function targetCount(options: RedisBackendOptions): number {
-  return [options.url, options.cluster, options.client, options.clusterClient].filter((t) => t !== undefined)
-    .length;
-}
-
-function connectionSettings(
-  options: RedisBackendOptions,
-  fromUrl: RedisAddress | undefined,
-  connectTimeoutMs: number,
-): ConnectionSettings {
-  const tls = options.tls ?? false;
-  return {
-    username: options.username ?? fromUrl?.username,
-    password: options.password ?? fromUrl?.password,
-    tls: tls === true || (tls === false && fromUrl?.tls === true) ? {} : tls,
-    connectTimeoutMs,
-    backoff: resolveBackoff(options.reconnect),
-  };
-}
-
-/** The link for the configured target: a client the backend opens and owns, or the user's. */
-function createLink(options: RedisBackendOptions, connectTimeoutMs: number): RedisLink {
-  if (options.client !== undefined) return new SingleLink({ given: options.client }, connectTimeoutMs);
-  if (options.clusterClient !== undefined) return new ClusterLink({ given: options.clusterClient });
-  if (options.url !== undefined) {
-    const address = parseAddress(options.url);
-    const settings = connectionSettings(options, address, connectTimeoutMs);
-    const database = options.database ?? address.database;
-    return new SingleLink(
-      { create: () => createSingleClient(address, settings, database) },
-      connectTimeoutMs,
-    );
-  }
-  const nodes = (options.cluster?.nodes ?? []).map(parseAddress);
-  const first = nodes[0];
-  if (first === undefined)
-    throw new CacheError('INVALID_OPTIONS', 'cluster.nodes must list at least one node');
-  if (options.database !== undefined)
-    throw new CacheError('INVALID_OPTIONS', 'a Redis Cluster has only database 0');
-  const settings = connectionSettings(options, first, connectTimeoutMs);
-  const readFromReplicas = options.cluster?.readFromReplicas ?? false;
-  return new ClusterLink({ create: () => createClusterClient(nodes, settings, readFromReplicas) });
 }
 
 /**
