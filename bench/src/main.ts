@@ -9,6 +9,7 @@ import { compressSuite } from './cases/compress.js';
 import { formatsSuite } from './cases/formats.js';
 import { memorySuite } from './cases/memory.js';
 import { redisClusterSuite, redisSuite } from './cases/redis.js';
+import { tieredSuite } from './cases/tiered.js';
 import type { TimingOptions } from './harness/contender-run.js';
 import { benchEnv, machineInfo, redisEndpoint, redisServerVersion } from './harness/environment.js';
 import { renderSection, type SuiteReport } from './harness/report.js';
@@ -17,7 +18,14 @@ import { type CaseResult, runCase } from './harness/run-case.js';
 import type { BenchEnv, Suite } from './harness/types.js';
 
 /** Every suite, in RESULTS.md order. A new case file is registered by adding its suite here. */
-const SUITES: readonly Suite[] = [memorySuite, formatsSuite, compressSuite, redisSuite, redisClusterSuite];
+const SUITES: readonly Suite[] = [
+  memorySuite,
+  formatsSuite,
+  compressSuite,
+  redisSuite,
+  redisClusterSuite,
+  tieredSuite,
+];
 
 const RESULTS_FILE = new URL('../RESULTS.md', import.meta.url);
 
