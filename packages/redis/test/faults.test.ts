@@ -118,6 +118,34 @@ describe('faults', () => {
     expect((await redis.get(key))?.data).toEqual({ hello: 'world' });
   });
 
+  it('with finite retries the client gives up in the background, and the next operation starts a fresh one', async () => {
+    const server = new TestServer(18006);
+    servers.push(server);
+    await server.start();
+    const redis = new RedisBackend({
+      url: 'redis://127.0.0.1:18006',
+      responseTimeoutMs: DEADLINE_MS,
+      connectTimeoutMs: 500,
+      reconnect: { retries: 2, delayMs: 20, maxDelayMs: 50 },
+    });
+    backends.push(redis);
+    await redis.set(key, value);
+    await server.stop({ hard: true });
+    await expectAllFail(redis, ['CONNECTION', 'TIMEOUT']);
+    await sleep(500); // long enough for 2 retries to fail: the client is now closed for good
+    // The next operation opens a fresh client, which fails and gives up in turn.
+    await expectAllFail(redis, ['CONNECTION', 'TIMEOUT']);
+    await sleep(500);
+    await server.start();
+    // Nobody reconnects in the background any more (with endless retries the client would be back within 50 ms)...
+    await sleep(300);
+    expect(await connectionIds(18006)).toEqual([]);
+    // ...until an operation needs a connection.
+    await eventually(() => redis.set(key, value), 5_000);
+    expect((await redis.get(key))?.data).toEqual({ hello: 'world' });
+    expect(await connectionIds(18006)).toHaveLength(1);
+  });
+
   it('a closed backend fails with CLOSED and close() is idempotent', async () => {
     const { redis } = await setUp(18003);
     await redis.set(key, value);
