@@ -1,6 +1,12 @@
 // The pure parts, without a server: URL parsing, glob escaping, reply parsing, error codes, backoff.
 import { CacheError } from '@cache/core';
-import { ClientOfflineError, ErrorReply, SocketClosedUnexpectedlyError, TimeoutError } from '@redis/client';
+import {
+  ClientOfflineError,
+  ErrorReply,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+} from '@redis/client';
 import { describe, expect, it } from 'vitest';
 import { parseAddress } from '../src/address.js';
 import { reconnectStrategy, resolveBackoff } from '../src/backoff.js';
@@ -89,6 +95,8 @@ describe('backoff', () => {
     expect(strategy(4, network)).toBeLessThanOrEqual(1200);
     expect(strategy(5, network)).toBe(false);
     expect(strategy(0, new ErrorReply('WRONGPASS'))).toBe(false);
+    // node-redis' default strategy gives up for good after a socket timeout; ours reconnects.
+    expect(strategy(0, new SocketTimeoutError(1000))).toBeGreaterThan(0);
   });
 });
 
