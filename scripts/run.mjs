@@ -3,7 +3,7 @@
 // Each does its own set-up from a fresh clone on a machine with only Node 20 and npm: pnpm, install, build, and
 // the Redis servers it needs (started on ports of our own, stopped again however the run ends).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -86,17 +86,40 @@ function summarize() {
     if (!existsSync(dir)) continue;
     for (const name of readdirSync(dir)) {
       const file = join(dir, name, '.vitest', 'results.json');
-      if (!existsSync(file)) continue;
-      const report = JSON.parse(readFileSync(file, 'utf8'));
-      passed += report.numPassedTests ?? 0;
-      failed += report.numFailedTests ?? 0;
-      skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+      if (existsSync(file)) {
+        const report = JSON.parse(readFileSync(file, 'utf8'));
+        passed += report.numPassedTests ?? 0;
+        failed += report.numFailedTests ?? 0;
+        skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+      }
+      // Packages tested with node:test (the third-party backend example) leave a TAP report.
+      const tap = join(dir, name, 'node-test.tap');
+      if (existsSync(tap)) {
+        const text = readFileSync(tap, 'utf8');
+        const count = (label) => Number(text.match(new RegExp(`^# ${label} (\\d+)$`, 'm'))?.[1] ?? 0);
+        passed += count('pass');
+        failed += count('fail') + count('cancelled');
+        skipped += count('skipped') + count('todo');
+      }
     }
   }
   return { passed, failed, skipped };
 }
 
+/** Removes test reports of earlier runs, so the closing line counts this run only. */
+function clearReports() {
+  for (const group of ['packages', 'examples']) {
+    const dir = join(root, group);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      rmSync(join(dir, name, '.vitest'), { recursive: true, force: true });
+      rmSync(join(dir, name, 'node-test.tap'), { force: true });
+    }
+  }
+}
+
 async function test(pnpm) {
+  clearReports();
   log('lint (biome)');
   const lint = run(pnpm, ['exec', 'biome', 'check', '.']);
   const status = await withRedis(async () => {
@@ -118,7 +141,9 @@ async function test(pnpm) {
       const pkg = JSON.parse(readFileSync(join(root, 'examples', name, 'package.json'), 'utf8'));
       if (pkg.scripts?.start) examples |= run(pnpm, ['--filter', pkg.name, 'start']);
     }
-    return tests || examples;
+    log('packed-install checks (pnpm pack, npm install into scratch projects)');
+    const packs = run('node', [join(root, 'scripts', 'check-packs.mjs')]);
+    return tests || examples || packs;
   });
   const { passed, failed, skipped } = summarize();
   console.log(`\nlint ${lint === 0 ? 'ok' : 'FAILED'}, turbo and examples ${status === 0 ? 'ok' : 'FAILED'}`);
