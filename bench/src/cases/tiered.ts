@@ -47,13 +47,11 @@ async function forAllKeys(op: (i: number) => unknown): Promise<void> {
   }
 }
 
-/** The op a contender times, from its tiered cache. */
-function tieredOp(cache: CacheBackend, data: TieredData, op: Op): (i: number) => unknown {
-  const { keys, values } = data;
-  if (op === 'set')
-    return (i) => cache.set(keys[i & MASK] as CacheKey, values[i & MASK] as CacheValue<unknown>);
-  return (i) => cache.get(keys[i & MASK] as CacheKey);
-}
+/**
+ * The op a contender times. Each contender gets closures written out for it: closures made by one shared helper
+ * would share V8's type feedback, and a call site that has seen several classes is slower for all of them.
+ */
+type OpFactory = (data: TieredData) => (i: number) => unknown;
 
 /** Ours: `compose(memory, redis)`, or `coherentTiers` (the same, plus pub/sub invalidation and the heartbeat). */
 function ours(env: BenchEnv, data: TieredData, op: Op, kind: Kind): Contender {
@@ -75,21 +73,44 @@ function ours(env: BenchEnv, data: TieredData, op: Op, kind: Kind): Contender {
       const namespace = `bench:tiered:${kind}:`;
       const l1 = memoryBackend({ maxEntries: l1Max });
       const l2 = new RedisBackend({ url, namespace });
-      let cache: CacheBackend;
+      const { keys, values } = data;
+      const fill = (cache: CacheBackend) =>
+        forAllKeys((i) => cache.set(keys[i] as CacheKey, values[i] as CacheValue<unknown>));
       if (kind === 'compose') {
-        cache = compose(l1, l2);
-      } else {
-        const tiers = coherentTiers({ l1, l2, redis: { url } });
-        await tiers.whenTrusted(10_000);
-        cache = tiers;
+        const cache = compose(l1, l2);
+        await fill(cache);
+        const ops: Record<Op, ReturnType<OpFactory>> = {
+          'l1 hit': (i) => cache.get(keys[i & MASK] as CacheKey),
+          'l2 hit': (i) => cache.get(keys[i & MASK] as CacheKey),
+          set: (i) => cache.set(keys[i & MASK] as CacheKey, values[i & MASK] as CacheValue<unknown>),
+        };
+        return checked(cache, data, op, ops[op], () => cache.close());
       }
-      await forAllKeys((i) => cache.set(data.keys[i] as CacheKey, data.values[i] as CacheValue<unknown>));
-      if (op === 'l1 hit' && isPromiseLike(cache.get(data.keys[0] as CacheKey))) {
-        throw new Error('an L1 hit is expected to be synchronous');
-      }
-      return { async: op !== 'l1 hit', op: tieredOp(cache, data, op), teardown: () => cache.close?.() };
+      const tiers = coherentTiers({ l1, l2, redis: { url } });
+      await tiers.whenTrusted(10_000);
+      await fill(tiers);
+      const ops: Record<Op, ReturnType<OpFactory>> = {
+        'l1 hit': (i) => tiers.get(keys[i & MASK] as CacheKey),
+        'l2 hit': (i) => tiers.get(keys[i & MASK] as CacheKey),
+        set: (i) => tiers.set(keys[i & MASK] as CacheKey, values[i & MASK] as CacheValue<unknown>),
+      };
+      return checked(tiers, data, op, ops[op], () => tiers.close());
     },
   };
+}
+
+/** The prepared op, after checking that an L1 hit really answers synchronously. */
+function checked(
+  cache: CacheBackend,
+  data: TieredData,
+  op: Op,
+  run: (i: number) => unknown,
+  teardown: () => Promise<void>,
+): Prepared {
+  if (op === 'l1 hit' && isPromiseLike(cache.get(data.keys[0] as CacheKey))) {
+    throw new Error('an L1 hit is expected to be synchronous');
+  }
+  return { async: op !== 'l1 hit', op: run, teardown };
 }
 
 /** The reference of the L1 case: our memory backend alone, holding the same values. */
@@ -118,8 +139,16 @@ function redisAlone(env: BenchEnv, data: TieredData, op: Op): Contender {
     async setup(): Promise<Prepared> {
       const { RedisBackend } = await import('@cache/redis');
       const redis = new RedisBackend({ url: env.redisUrl as string, namespace: 'bench:tiered:redis:' });
-      await forAllKeys((i) => redis.set(data.keys[i] as CacheKey, data.values[i] as CacheValue<unknown>));
-      return { async: true, op: tieredOp(redis, data, op), teardown: () => redis.close() };
+      const { keys, values } = data;
+      await forAllKeys((i) => redis.set(keys[i] as CacheKey, values[i] as CacheValue<unknown>));
+      return {
+        async: true,
+        op:
+          op === 'set'
+            ? (i) => redis.set(keys[i & MASK] as CacheKey, values[i & MASK] as CacheValue<unknown>)
+            : (i) => redis.get(keys[i & MASK] as CacheKey),
+        teardown: () => redis.close(),
+      };
     },
   };
 }
