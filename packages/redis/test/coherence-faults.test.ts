@@ -2,7 +2,7 @@
 // and cluster), a silent partition (a proxy that stops forwarding, so no socket error is ever seen), a server
 // restart that loses everything, and no server at all. In every case the process must not serve its old copy
 // past the bound, and must trust its memory tier again (after clearing it) once the channel is back.
-// Own servers on ports 18150-18151; the shared servers of the test command otherwise.
+// Own servers on ports 18150-18151 and a cluster on 18160-18165; the test command's shared servers otherwise.
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { CacheError, CacheKey, CacheValue, type CompositionErrorEvent, type ReadInfo } from '@cache/core';
 import { memoryBackend } from '@cache/memory';
@@ -16,7 +16,7 @@ import {
   type TrustChange,
 } from '../src/index.js';
 import { CLUSTER_NODES, eventually, REDIS_URL, sleep, uniqueNamespace } from './helpers.js';
-import { rawCommand, TestServer } from './servers.js';
+import { rawCommand, TestCluster, TestServer } from './servers.js';
 
 const BOUND_MS = 1000;
 const HEARTBEAT_MS = 200;
@@ -32,10 +32,10 @@ interface Probe {
 }
 
 const opened: Probe[] = [];
-const servers: TestServer[] = [];
+const servers: Array<TestServer | TestCluster> = [];
 afterAll(async () => {
   for (const { tiers } of opened) await tiers.close();
-  for (const server of servers) await server.stop({ hard: true });
+  for (const server of servers) await server.stop();
 });
 
 function participant(l2Target: CoherenceRedisTarget, bus: CoherenceRedisTarget, namespace: string): Probe {
@@ -295,4 +295,38 @@ describe('coherence under faults (single node)', () => {
     );
     expect(a.tiers.trusted).toBe(false);
   });
+});
+
+describe('coherence under faults (own cluster)', () => {
+  it("failover of the channels' master: the old copy is not served, trust comes back on the new master", async () => {
+    const ports = [18160, 18161, 18162, 18163, 18164, 18165];
+    const cluster = new TestCluster(ports);
+    servers.push(cluster);
+    await cluster.start();
+    const target: CoherenceRedisTarget = { cluster: { nodes: ports.map((p) => `127.0.0.1:${p}`) } };
+    const ns = uniqueNamespace('coherence-failover');
+    const a = participant(target, target, ns);
+    const b = participant(target, target, ns);
+    await Promise.all([a.tiers.whenTrusted(10_000), b.tiers.whenTrusted(10_000)]);
+    const key = CacheKey.of('failover');
+    await b.tiers.set(key, value('v1'));
+    await cacheIn(a.tiers, key, 'v1');
+
+    const slot = Number(
+      await rawCommand(ports[0] as number, 'CLUSTER', 'KEYSLOT', a.tiers.channels.invalidations),
+    );
+    const master = await cluster.masterOf(slot, ports[0] as number);
+    await master.stop({ hard: true });
+    // Until a replica takes over, B's write or its announcement fails, and B's caller is told so.
+    await eventually(() => b.tiers.set(key, value('v2')), 60_000, 200);
+    const ms = await stopsServing(a.tiers, key, 'v1');
+    console.info(`[coherence faults] cluster failover: old copy gone ${ms.toFixed(0)} ms after the write`);
+    expect(a.changes.some((c) => !c.trusted)).toBe(true);
+
+    await a.tiers.whenTrusted(30_000);
+    await cacheIn(a.tiers, key, 'v2');
+    await b.tiers.delete(key);
+    await stopsServing(a.tiers, key, 'v2');
+    expect(a.tiers.stats.received).toBeGreaterThanOrEqual(1);
+  }, 120_000);
 });

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CacheKey, CacheValue, type ReadInfo } from '@cache/core';
+import { CacheKey, CacheValue, compose, type ReadInfo } from '@cache/core';
 import { memoryBackend } from '@cache/memory';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -177,6 +177,48 @@ for (const mode of ['single', 'cluster'] as const) {
     });
   });
 }
+
+describe('coherence (nested far tier)', () => {
+  it('memory+(memory+redis): invalidations reach both memories; untrusted reads go to the far store', async () => {
+    const ns = uniqueNamespace('coherence-nested');
+    const nested = (bus: { url: string }) => {
+      const outer = memoryBackend({ maxEntries: 100 });
+      const inner = memoryBackend({ maxEntries: 100 });
+      const tiers = coherentTiers({
+        l1: outer,
+        l2: compose(inner, new RedisBackend({ url: REDIS_URL, namespace: ns }), { label: 'inner' }),
+        redis: bus,
+        maxStalenessMs: BOUND_MS,
+        heartbeatIntervalMs: HEARTBEAT_MS,
+        onError: () => {},
+      });
+      opened.push({ tiers, errors: [], changes: [] });
+      return { tiers, outer, inner };
+    };
+    const a = nested({ url: REDIS_URL });
+    const { tiers: b } = await participant('single', ns);
+    await a.tiers.whenTrusted(10_000);
+    const key = CacheKey.of('nested');
+    await b.set(key, value('v1'));
+    const until = Date.now() + 5000;
+    while (a.tiers.stats.received < 1 && Date.now() < until) await sleep(2);
+    expect(await read(a.tiers, key)).toEqual({ data: 'v1', source: 'cache.inner.redis' });
+    expect(await read(a.tiers, key)).toEqual({ data: 'v1', source: 'cache.memory' });
+    expect(a.inner.get(key)?.data).toBe('v1');
+
+    await b.set(key, value('v2'));
+    while (a.tiers.stats.received < 2 && Date.now() < until + 5000) await sleep(1);
+    expect(a.outer.get(key)).toBeUndefined();
+    expect(a.inner.get(key)).toBeUndefined();
+    expect(await read(a.tiers, key)).toEqual({ data: 'v2', source: 'cache.inner.redis' });
+
+    // Never trusted (no Redis for its channel): reads skip both memories and do not fill them.
+    const c = nested({ url: 'redis://127.0.0.1:18152' });
+    expect(await read(c.tiers, key)).toEqual({ data: 'v2', source: 'cache.inner.redis' });
+    expect(c.tiers.stats.bypassedReads).toBe(1);
+    expect(c.inner.size + c.outer.size).toBe(0);
+  });
+});
 
 describe('coherence (separate processes)', () => {
   const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
