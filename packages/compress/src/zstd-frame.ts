@@ -19,6 +19,8 @@ export interface ZstdFrame {
   readonly bound: number;
   /** Lower bound of the frame's output: what its raw and RLE blocks alone produce. */
   readonly minimum: number;
+  /** The dictionary the frame was compressed with, 0 for none. */
+  readonly dictionaryId: number;
 }
 
 const MAX_BLOCK = 128 * 1024;
@@ -40,13 +42,13 @@ export function startsLikeZstd(bytes: Uint8Array): boolean {
 
 /**
  * Splits `bytes` into frames. Returns the frames, or a description of the first problem: not zstd, truncated,
- * reserved bits, a dictionary it would need, or a declared size its blocks cannot produce.
+ * reserved bits, a dictionary other than `dictionaryId` (0: none), or a declared size its blocks cannot produce.
  */
-export function readZstdFrames(bytes: Uint8Array): ZstdFrame[] | string {
+export function readZstdFrames(bytes: Uint8Array, dictionaryId = 0): ZstdFrame[] | string {
   const frames: ZstdFrame[] = [];
   let pos = 0;
   while (pos < bytes.length) {
-    const frame = readFrame(bytes, pos);
+    const frame = readFrame(bytes, pos, dictionaryId);
     if (typeof frame === 'string') return frame;
     frames.push(frame);
     pos = frame.end;
@@ -55,7 +57,7 @@ export function readZstdFrames(bytes: Uint8Array): ZstdFrame[] | string {
   return frames;
 }
 
-function readFrame(bytes: Uint8Array, start: number): ZstdFrame | string {
+function readFrame(bytes: Uint8Array, start: number, dictionaryId: number): ZstdFrame | string {
   const end = bytes.length;
   if (!startsLikeZstd(bytes.subarray(start, start + 4))) {
     return start === 0 ? 'not zstd data (no 28 b5 2f fd magic number)' : 'garbage after the last zstd frame';
@@ -64,7 +66,7 @@ function readFrame(bytes: Uint8Array, start: number): ZstdFrame | string {
     if (start + 8 > end) return 'truncated skippable frame';
     const frameEnd = start + 8 + readLE(bytes, start + 4, 4);
     if (frameEnd > end) return 'truncated skippable frame';
-    return { start, end: frameEnd, skippable: true, contentSize: 0, bound: 0, minimum: 0 };
+    return { start, end: frameEnd, skippable: true, contentSize: 0, bound: 0, minimum: 0, dictionaryId: 0 };
   }
   let pos = start + 4;
   if (pos >= end) return 'truncated zstd frame header';
@@ -84,7 +86,12 @@ function readFrame(bytes: Uint8Array, start: number): ZstdFrame | string {
   const contentSizeBytes =
     contentSizeFlag === 0 ? (singleSegment ? 1 : 0) : CONTENT_SIZE_BYTES[contentSizeFlag]!;
   if (pos + dictionaryIdBytes + contentSizeBytes > end) return 'truncated zstd frame header';
-  if (readLE(bytes, pos, dictionaryIdBytes) !== 0) return 'zstd frame needs a dictionary';
+  const frameDictionary = readLE(bytes, pos, dictionaryIdBytes);
+  if (frameDictionary !== 0 && frameDictionary !== dictionaryId) {
+    return dictionaryId === 0
+      ? `zstd frame needs dictionary ${frameDictionary}, and this compressor has none`
+      : `zstd frame needs dictionary ${frameDictionary}, and this compressor has dictionary ${dictionaryId}`;
+  }
   pos += dictionaryIdBytes;
   let contentSize: number | undefined;
   if (contentSizeBytes > 0) {
@@ -117,5 +124,5 @@ function readFrame(bytes: Uint8Array, start: number): ZstdFrame | string {
   if (contentSize !== undefined && (contentSize > bound || contentSize < minimum)) {
     return 'zstd frame declares a content size its blocks cannot produce';
   }
-  return { start, end: pos, skippable: false, contentSize, bound, minimum };
+  return { start, end: pos, skippable: false, contentSize, bound, minimum, dictionaryId: frameDictionary };
 }

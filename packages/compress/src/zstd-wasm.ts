@@ -1,11 +1,29 @@
 import { CacheError } from '@cache/core';
 import { describe } from './errors.js';
 
+/** A zstd context inside the WebAssembly heap (a pointer). */
+export type ZstdContext = number;
+
 /** The functions of @bokuweb/zstd-wasm this package calls. */
 export interface ZstdWasm {
   compress(bytes: Uint8Array, level: number): Uint8Array;
   /** Allocates the frame's declared content size, or `defaultHeapSize` when the frame does not declare one. */
   decompress(bytes: Uint8Array, options: { defaultHeapSize: number }): Uint8Array;
+  createCCtx(): ZstdContext;
+  createDCtx(): ZstdContext;
+  compressUsingDict(
+    context: ZstdContext,
+    bytes: Uint8Array,
+    dictionary: Uint8Array,
+    level: number,
+  ): Uint8Array;
+  /** Allocates like {@link ZstdWasm.decompress}. */
+  decompressUsingDict(
+    context: ZstdContext,
+    bytes: Uint8Array,
+    dictionary: Uint8Array,
+    options: { defaultHeapSize: number },
+  ): Uint8Array;
 }
 
 interface ZstdWasmModule extends ZstdWasm {
@@ -72,7 +90,14 @@ export function loadZstdWasm(): Promise<ZstdWasm> {
       // then works on the wrong memory. So reuse a module that other code has already initialised.
       if (!initialised(module)) await module.init();
       preventSecondInit();
-      loaded = { compress: module.compress, decompress: module.decompress };
+      loaded = {
+        compress: module.compress,
+        decompress: module.decompress,
+        createCCtx: module.createCCtx,
+        createDCtx: module.createDCtx,
+        compressUsingDict: module.compressUsingDict,
+        decompressUsingDict: module.decompressUsingDict,
+      };
       return loaded;
     } catch (error) {
       loading = undefined;

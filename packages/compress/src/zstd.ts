@@ -1,8 +1,9 @@
 import { CacheError, type Compressor } from '@cache/core';
-import { checkLimit, decompressError, describe, limitError, owned } from './errors.js';
-import { NODE_MAX_OUTPUT, type NodeZlib, nodeZlib } from './node-zlib.js';
-import { readZstdFrames, type ZstdFrame } from './zstd-frame.js';
-import { loadZstdWasm, type ZstdWasm, zstdWasm } from './zstd-wasm.js';
+import { type NodeZlib, nodeZlib } from './node-zlib.js';
+import { type ZstdDictionary, zstdDictionary } from './zstd-dictionary.js';
+import { NodeZstdCodec } from './zstd-node-codec.js';
+import { loadZstdWasm, zstdWasm } from './zstd-wasm.js';
+import { WasmZstdCodec } from './zstd-wasm-codec.js';
 
 /** Which code does the zstd work. */
 export type ZstdImplementation = 'node' | 'wasm';
@@ -21,15 +22,25 @@ export interface ZstdOptions {
    * @default 'auto'
    */
   readonly implementation?: ZstdImplementation | 'auto';
+  /**
+   * A dictionary trained on typical values (`zstd --train samples/* -o dict`), which makes small values
+   * compress about twice as well. Every reader needs the same dictionary: frames name its ID, and a reader
+   * without it fails with `DECOMPRESS`. Runs on the WebAssembly implementation.
+   * @default undefined (no dictionary)
+   */
+  readonly dictionary?: Uint8Array;
 }
 
 /** A zstd compressor, with what it was built with. */
 export interface ZstdCompressor extends Compressor {
-  readonly id: 'zstd';
+  /** `'zstd'`, or `'zstd:dict-<ID>'` with a dictionary, since only readers with that dictionary read its frames. */
+  readonly id: string;
   /** The level it compresses with. */
   readonly level: number;
   /** The implementation chosen. */
   readonly implementation: ZstdImplementation;
+  /** The ID of its dictionary, when it has one. */
+  readonly dictionaryId: number | undefined;
 }
 
 /** The zstd level when none is given, as in the zstd tool. */
@@ -38,18 +49,15 @@ export const DEFAULT_ZSTD_LEVEL = 3;
 export const MIN_ZSTD_LEVEL = -131072;
 /** Highest zstd level (`ZSTD_maxCLevel()`). */
 export const MAX_ZSTD_LEVEL = 22;
-/**
- * The WebAssembly heap cannot grow past 2 GiB and the binding does not check allocations, so the WebAssembly path
- * refuses inputs and outputs beyond these sizes instead of risking a failed allocation.
- */
-const WASM_MAX_OUTPUT = 1024 * 1024 * 1024;
-const WASM_MAX_INPUT = 512 * 1024 * 1024;
 
-function resolve(options: ZstdOptions): {
-  level: number;
-  implementation: ZstdImplementation;
-  zlib?: NodeZlib;
-} {
+interface Resolved {
+  readonly level: number;
+  readonly implementation: ZstdImplementation;
+  readonly zlib: NodeZlib | undefined;
+  readonly dictionary: ZstdDictionary | undefined;
+}
+
+function resolve(options: ZstdOptions): Resolved {
   const level = options.level ?? DEFAULT_ZSTD_LEVEL;
   if (!Number.isInteger(level) || level < MIN_ZSTD_LEVEL || level > MAX_ZSTD_LEVEL || level === 0) {
     throw new CacheError(
@@ -61,7 +69,11 @@ function resolve(options: ZstdOptions): {
   if (wanted !== 'auto' && wanted !== 'node' && wanted !== 'wasm') {
     throw new CacheError('INVALID_OPTIONS', `unknown zstd implementation "${String(wanted)}"`);
   }
-  const zlib = wanted === 'wasm' ? undefined : nodeZlib();
+  const dictionary = options.dictionary === undefined ? undefined : zstdDictionary(options.dictionary);
+  if (wanted === 'node' && dictionary !== undefined) {
+    throw new CacheError('INVALID_OPTIONS', 'zstd dictionaries run on the "wasm" implementation only');
+  }
+  const zlib = wanted === 'wasm' || dictionary !== undefined ? undefined : nodeZlib();
   const hasNodeZstd =
     typeof zlib?.zstdCompressSync === 'function' && typeof zlib.zstdDecompressSync === 'function';
   if (wanted === 'node' && !hasNodeZstd) {
@@ -70,114 +82,31 @@ function resolve(options: ZstdOptions): {
       'zstd implementation "node" needs node:zlib with zstd (Node 22.15+)',
     );
   }
-  return hasNodeZstd ? { level, implementation: 'node', zlib: zlib! } : { level, implementation: 'wasm' };
+  return {
+    level,
+    implementation: hasNodeZstd ? 'node' : 'wasm',
+    zlib: hasNodeZstd ? zlib : undefined,
+    dictionary,
+  };
 }
 
-/**
- * Checks the frames and returns them, or throws DECOMPRESS, or DECOMPRESS_LIMIT when the output is sure to exceed
- * the limit (declared sizes, raw and RLE blocks), all without decompressing anything.
- */
-function plan(bytes: Uint8Array, maxOutputBytes: number): ZstdFrame[] {
-  checkLimit('zstd', maxOutputBytes);
-  const frames = readZstdFrames(bytes);
-  if (typeof frames === 'string') throw decompressError('zstd', frames);
-  let least = 0;
-  for (const frame of frames) {
-    least += frame.contentSize ?? frame.minimum;
-    if (least > maxOutputBytes) throw limitError('zstd', maxOutputBytes);
-  }
-  return frames;
-}
-
-/** zstd's `ZSTD_error_dstSize_tooSmall`, as the binding reports it in its message. */
-const DESTINATION_TOO_SMALL = /code -70\b/;
-
-function wasmDecompress(wasm: ZstdWasm, bytes: Uint8Array, maxOutputBytes: number): Uint8Array {
-  const frames = plan(bytes, maxOutputBytes);
-  if (bytes.length > WASM_MAX_INPUT)
-    throw decompressError('zstd', 'input too large for the WebAssembly zstd');
-  const budget = Math.min(maxOutputBytes, WASM_MAX_OUTPUT);
-  const outputs: Uint8Array[] = [];
-  let total = 0;
-  for (const frame of frames) {
-    if (frame.skippable) continue;
-    const remaining = budget - total;
-    // The binding allocates a declared size as it is, else the capacity given here: the block headers' bound,
-    // cut to what the limit leaves. zstd never writes past the capacity, so memory stays within the limit.
-    if ((frame.contentSize ?? frame.minimum) > remaining) throw limitError('zstd', maxOutputBytes);
-    const capacity = frame.contentSize ?? Math.min(frame.bound, remaining);
-    let out: Uint8Array;
-    try {
-      out = wasm.decompress(bytes.subarray(frame.start, frame.end), {
-        defaultHeapSize: Math.max(1, capacity),
-      });
-    } catch (error) {
-      if (capacity < frame.bound && DESTINATION_TOO_SMALL.test(describe(error))) {
-        throw limitError('zstd', maxOutputBytes);
-      }
-      throw decompressError('zstd', `corrupt zstd data (${describe(error)})`, error);
-    }
-    if (frame.contentSize !== undefined && out.length !== frame.contentSize) {
-      throw decompressError('zstd', 'zstd frame content size mismatch');
-    }
-    total += out.length;
-    outputs.push(out);
-  }
-  if (outputs.length === 1) return outputs[0]!;
-  const joined = new Uint8Array(total);
-  let at = 0;
-  for (const out of outputs) {
-    joined.set(out, at);
-    at += out.length;
-  }
-  return joined;
-}
-
-function nodeDecompress(zlib: NodeZlib, bytes: Uint8Array, maxOutputBytes: number): Uint8Array {
-  plan(bytes, maxOutputBytes);
-  let out: Uint8Array;
-  try {
-    out = zlib.zstdDecompressSync!(bytes, {
-      maxOutputLength: Math.max(1, Math.min(maxOutputBytes, NODE_MAX_OUTPUT)),
-    });
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE')
-      throw limitError('zstd', maxOutputBytes);
-    throw decompressError('zstd', `corrupt zstd data (${describe(error)})`, error);
-  }
-  if (out.length > maxOutputBytes) throw limitError('zstd', maxOutputBytes);
-  return owned(out);
-}
-
-function build(
-  level: number,
-  implementation: ZstdImplementation,
-  zlib: NodeZlib | undefined,
-): ZstdCompressor {
-  const compressError = (error: unknown): CacheError =>
-    CacheError.wrap(error, 'COMPRESS', 'zstd compression failed');
-  if (implementation === 'node') {
-    const node = zlib!;
-    const { ZSTD_c_compressionLevel, ZSTD_c_checksumFlag } = node.constants as Record<string, number>;
-    const params: Record<number, number> = { [ZSTD_c_compressionLevel!]: level, [ZSTD_c_checksumFlag!]: 1 };
+function build({ level, implementation, zlib, dictionary }: Resolved): ZstdCompressor {
+  const id = dictionary === undefined ? 'zstd' : `zstd:dict-${dictionary.id}`;
+  const dictionaryId = dictionary?.id;
+  if (zlib !== undefined) {
+    const codec = new NodeZstdCodec(zlib, level);
     return Object.freeze({
-      id: 'zstd',
+      id,
       level,
       implementation,
-      compress(bytes: Uint8Array): Uint8Array {
-        try {
-          // the pledged size puts the content size in the frame header, so readers can allocate exactly
-          return owned(node.zstdCompressSync!(bytes, { params, pledgedSrcSize: bytes.length }));
-        } catch (error) {
-          throw compressError(error);
-        }
-      },
-      decompress(bytes: Uint8Array, maxOutputBytes: number): Uint8Array {
-        return nodeDecompress(node, bytes, maxOutputBytes);
-      },
+      dictionaryId,
+      compress: (bytes: Uint8Array) => codec.compress(bytes),
+      decompress: (bytes: Uint8Array, maxOutputBytes: number) => codec.decompress(bytes, maxOutputBytes),
     });
   }
-  const ready = (): ZstdWasm => {
+  let codec: WasmZstdCodec | undefined;
+  const ready = (): WasmZstdCodec => {
+    if (codec !== undefined) return codec;
     const wasm = zstdWasm();
     if (wasm === undefined) {
       throw new CacheError(
@@ -185,36 +114,16 @@ function build(
         'zstd: the WebAssembly module is not loaded yet: await initZstd() first',
       );
     }
-    return wasm;
+    codec = new WasmZstdCodec(wasm, level, dictionary);
+    return codec;
   };
   return Object.freeze({
-    id: 'zstd',
+    id,
     level,
     implementation,
-    compress(bytes: Uint8Array): Uint8Array {
-      const wasm = ready();
-      if (bytes.length > WASM_MAX_INPUT) {
-        throw new CacheError('COMPRESS', 'zstd: input too large for the WebAssembly zstd (512 MiB at most)');
-      }
-      let out: Uint8Array;
-      try {
-        out = wasm.compress(bytes, level);
-      } catch (error) {
-        throw compressError(error);
-      }
-      // Cheap (a few operations per 128 KiB): catches a module whose memory was swapped by a second init()
-      const frames = readZstdFrames(out);
-      if (typeof frames === 'string' || frames.length !== 1 || frames[0]!.contentSize !== bytes.length) {
-        throw new CacheError(
-          'COMPRESS',
-          'zstd: the WebAssembly module wrote an invalid frame; did other code call init() of @bokuweb/zstd-wasm again?',
-        );
-      }
-      return out;
-    },
-    decompress(bytes: Uint8Array, maxOutputBytes: number): Uint8Array {
-      return wasmDecompress(ready(), bytes, maxOutputBytes);
-    },
+    dictionaryId,
+    compress: (bytes: Uint8Array) => ready().compress(bytes),
+    decompress: (bytes: Uint8Array, maxOutputBytes: number) => ready().decompress(bytes, maxOutputBytes),
   });
 }
 
@@ -228,13 +137,14 @@ export async function initZstd(): Promise<void> {
 
 /**
  * A zstd (RFC 8878) compressor, ready to use: `await zstd({ level: 3 })`. Output is standard zstd frames that the
- * `zstd` tool reads; `decompress` reads any frames without a dictionary, checks sizes before allocating and fails
- * with `DECOMPRESS_LIMIT` when they exceed `maxOutputBytes`, and with `DECOMPRESS` on corrupt or foreign bytes.
+ * `zstd` tool reads; `decompress` reads any frames (with this compressor's dictionary, if any), checks sizes before
+ * allocating and fails with `DECOMPRESS_LIMIT` when they exceed `maxOutputBytes`, and with `DECOMPRESS` on corrupt
+ * or foreign bytes.
  */
 export async function zstd(options: ZstdOptions = {}): Promise<ZstdCompressor> {
-  const { level, implementation, zlib } = resolve(options);
-  if (implementation === 'wasm') await loadZstdWasm();
-  return build(level, implementation, zlib);
+  const resolved = resolve(options);
+  if (resolved.implementation === 'wasm') await loadZstdWasm();
+  return build(resolved);
 }
 
 /**
@@ -242,6 +152,5 @@ export async function zstd(options: ZstdOptions = {}): Promise<ZstdCompressor> {
  * object). On the WebAssembly path its methods throw `NOT_READY` until {@link initZstd} has resolved.
  */
 export function zstdSync(options: ZstdOptions = {}): ZstdCompressor {
-  const { level, implementation, zlib } = resolve(options);
-  return build(level, implementation, zlib);
+  return build(resolve(options));
 }

@@ -67,3 +67,57 @@ export function expectSameBytes(actual: Uint8Array, expected: Uint8Array): void 
     Buffer.from(actual.buffer, actual.byteOffset, actual.length).equals(expected);
   if (!same) expect(actual).toEqual(expected);
 }
+
+const WORDS = [
+  'alpha',
+  'bravo',
+  'cache',
+  'delta',
+  'ember',
+  'fjord',
+  'gamma',
+  'harbor',
+  'index',
+  'jolt',
+  'kite',
+];
+
+/**
+ * Sample `index` of a family of similar JSON documents of about `bytes` bytes (user profiles with an order list),
+ * the kind of small values a zstd dictionary is trained on. Deterministic.
+ */
+export function sampleDocument(index: number, bytes = 1024): Uint8Array {
+  let state = (index + 1) * 2_654_435_761;
+  const random = (): number => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+  const word = (): string => WORDS[Math.floor(random() * WORDS.length)]!;
+  const profile = {
+    id: index,
+    name: `${word()} ${word()}`,
+    email: `user${index}@example.test`,
+    active: random() < 0.7,
+    score: Math.round(random() * 10_000) / 100,
+    createdAt: new Date(1_700_000_000_000 + Math.floor(random() * 1e10)).toISOString(),
+    tags: [word(), word(), word()],
+    address: {
+      street: `${Math.floor(random() * 999)} ${word()} street`,
+      city: word(),
+      zip: '75001',
+      country: 'FR',
+    },
+    orders: [] as unknown[],
+  };
+  while (JSON.stringify(profile).length < bytes) {
+    profile.orders.push({
+      sku: `sku-${Math.floor(random() * 1e6)}`,
+      quantity: 1 + Math.floor(random() * 9),
+      price: Math.round(random() * 100_000) / 100,
+      note: `${word()} ${word()}`,
+    });
+  }
+  return new TextEncoder().encode(JSON.stringify(profile));
+}

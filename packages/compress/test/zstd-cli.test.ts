@@ -1,9 +1,11 @@
 import { execFileSync, execSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '@cache/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ZstdCompressor, zstd } from '../src/index.js';
 import { MEMORY_BOUND, MIB, peakGrowthOfFailure } from './bomb.js';
-import { expectCacheError, expectSameBytes, jsonDocument, randomBytes } from './helpers.js';
+import { expectCacheError, expectSameBytes, jsonDocument, randomBytes, sampleDocument } from './helpers.js';
 
 function hasZstdTool(): boolean {
   return spawnSync('zstd', ['--version']).status === 0;
@@ -63,6 +65,17 @@ describe.skipIf(!available)('zstd and the zstd command-line tool', () => {
       );
       expectSameBytes(compressor.decompress(theirs, Math.max(input.length, 1)), input);
     }
+  });
+
+  it('shares trained dictionaries with the tool, both ways', async () => {
+    const dictionaryFile = fileURLToPath(new URL('./fixtures/documents.zdict', import.meta.url));
+    const withDictionary = await zstd({ dictionary: new Uint8Array(readFileSync(dictionaryFile)) });
+    const input = sampleDocument(7000);
+    const ours = withDictionary.compress(input);
+    const theirs = execFileSync('zstd', ['-d', '-c', '-q', '-D', dictionaryFile], { input: ours });
+    expectSameBytes(new Uint8Array(theirs), input);
+    const back = execFileSync('zstd', ['-c', '-q', '-3', '-D', dictionaryFile], { input });
+    expectSameBytes(withDictionary.decompress(new Uint8Array(back), input.length), input);
   });
 
   it('catches corruption the tool protects with its checksum', () => {
