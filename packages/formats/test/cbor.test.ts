@@ -138,6 +138,13 @@ describe('cbor values that change or fail (documented)', () => {
     const point = roundTrip(new Point(3, 4));
     expect(point).toStrictEqual({ x: 3, y: 4 });
     expect(Object.getPrototypeOf(point)).toBe(Object.prototype);
+    class Money {
+      constructor(readonly cents: number) {}
+      toJSON(): string {
+        return `${this.cents / 100} EUR`;
+      }
+    }
+    expect(roundTrip({ price: new Money(1250) })).toStrictEqual({ price: { cents: 1250 } }); // toJSON not called
     // biome-ignore lint/suspicious/noSparseArray: the hole is the point
     expect(roundTrip([1, , 3])).toStrictEqual([1, undefined, 3]);
     expect(roundTrip(Object.assign(Object.create(null), { a: 1 }))).toStrictEqual({ a: 1 });

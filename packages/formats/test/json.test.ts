@@ -78,6 +78,10 @@ describe('json: what does not round-trip (documented in the README)', () => {
     });
   });
 
+  it('Error and RegExp become {}', () => {
+    expect(roundTrip({ error: new Error('boom'), pattern: /a+/g })).toStrictEqual({ error: {}, pattern: {} });
+  });
+
   it('holes in arrays become null', () => {
     // biome-ignore lint/suspicious/noSparseArray: the hole is the point
     expect(roundTrip([1, , 3])).toStrictEqual([1, null, 3]);
