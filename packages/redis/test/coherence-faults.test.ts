@@ -51,7 +51,7 @@ function participant(l2Target: CoherenceRedisTarget, bus: CoherenceRedisTarget, 
       connectTimeoutMs: 500,
       reconnect: { delayMs: 20, maxDelayMs: 200 },
     }),
-    redis: { ...bus, connectTimeoutMs: 500 },
+    redis: { connectTimeoutMs: 500, ...bus },
     maxStalenessMs: BOUND_MS,
     heartbeatIntervalMs: HEARTBEAT_MS,
     onError: (event) => errors.push(event),
@@ -280,6 +280,29 @@ describe('coherence under faults (single node)', () => {
     const started = performance.now();
     await a.tiers.close();
     expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('close() while connecting to a server that never answers drops every connection at once', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.resume(); // read and drop what the client sends, so its close is seen
+      socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const target: CoherenceRedisTarget = { url: `redis://127.0.0.1:${port}` };
+      const a = participant(target, { ...target, connectTimeoutMs: 10_000 }, 'x:');
+      await eventually(async () => expect(sockets.size).toBeGreaterThanOrEqual(2), 2000, 20);
+      const started = performance.now();
+      await a.tiers.close();
+      expect(performance.now() - started).toBeLessThan(1000);
+      await eventually(async () => expect(sockets.size).toBe(0), 1000, 20);
+    } finally {
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('close() releases the subscriber and publisher connections', async () => {

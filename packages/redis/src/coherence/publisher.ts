@@ -37,7 +37,9 @@ export class Publisher {
   readonly #settings: BusSettings;
   readonly #timeoutMs: number;
   #single: SingleState | undefined;
-  #cluster: { client: NodeRedisCluster; ready: Promise<NodeRedisCluster>; failed: boolean } | undefined;
+  #cluster:
+    | { client: NodeRedisCluster; ready: Promise<NodeRedisCluster>; failed: boolean; connected: boolean }
+    | undefined;
   #closed = false;
 
   constructor(settings: BusSettings, timeoutMs: number) {
@@ -92,9 +94,12 @@ export class Publisher {
       current?.client.destroy();
       const client = createClusterClient(target.nodes, this.#settings.publisher, false);
       client.on('error', ignore);
-      const entry = { client, ready: Promise.resolve(client), failed: false };
+      const entry = { client, ready: Promise.resolve(client), failed: false, connected: false };
       entry.ready = client.connect().then(
-        () => client,
+        () => {
+          entry.connected = true;
+          return client;
+        },
         (error: unknown) => {
           entry.failed = true;
           throw error;
@@ -117,10 +122,12 @@ export class Publisher {
     if (this.#closed) return;
     this.#closed = true;
     const client = this.#single?.client ?? this.#cluster?.client;
+    // A connection that never came up has nothing to flush: drop it rather than wait for it.
+    const up = this.#single?.client.isReady ?? this.#cluster?.connected ?? false;
     this.#single = undefined;
     this.#cluster = undefined;
     if (client === undefined) return;
-    if (!client.isOpen) {
+    if (!client.isOpen || !up) {
       client.destroy();
       return;
     }

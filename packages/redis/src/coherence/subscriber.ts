@@ -14,6 +14,21 @@ interface SubscriberClient extends NodeRedisClient {
   sSubscribe(channels: string[], listener: Listener): Promise<void>;
 }
 
+/** Where and how to open a session. */
+export interface SessionRequest {
+  readonly settings: BusSettings;
+  readonly channels: Channels;
+  /** Connection name (`CLIENT SETNAME`), so operators can find it in `CLIENT LIST`. */
+  readonly name: string;
+  /** On a cluster, the node to try first. */
+  readonly hint: RedisAddress | undefined;
+  /** Deadline of connecting and subscribing on one node. */
+  readonly timeoutMs: number;
+  readonly events: SessionEvents;
+  /** Aborts the opening (the owner is closing). */
+  readonly signal: AbortSignal;
+}
+
 /** What a session tells its owner. Neither is called after `close()`. */
 export interface SessionEvents {
   /** A message on one of the session's channels. */
@@ -50,27 +65,21 @@ export class SubscriberSession {
   }
 
   /**
-   * Connects and subscribes within `timeoutMs` per node tried. `hint` is where to try first on a cluster (the
-   * master found last time). Rejects with the last failure when no node would take the subscription.
+   * Connects and subscribes within `timeoutMs` per node tried; on a cluster, `hint` is tried first (the master
+   * found last time). Rejects with the last failure when no node would take the subscription, or at once when
+   * `signal` aborts (the connection being opened is dropped).
    */
-  static async open(
-    settings: BusSettings,
-    channels: Channels,
-    name: string,
-    hint: RedisAddress | undefined,
-    timeoutMs: number,
-    events: SessionEvents,
-  ): Promise<SubscriberSession> {
-    const target = settings.target;
-    if (target.mode === 'single') {
-      return SubscriberSession.#openOn(target.address, settings, channels, name, timeoutMs, events, false);
-    }
-    const queue: RedisAddress[] = hint === undefined ? [...target.nodes] : [hint, ...target.nodes];
+  static async open(request: SessionRequest): Promise<SubscriberSession> {
+    const target = request.settings.target;
+    if (target.mode === 'single') return SubscriberSession.#openOn(target.address, request, false);
+    const queue: RedisAddress[] =
+      request.hint === undefined ? [...target.nodes] : [request.hint, ...target.nodes];
     let lastError: unknown = lostError('no cluster node to subscribe on');
     for (let tries = 0; tries < target.nodes.length + 4 && queue.length > 0; tries++) {
+      if (request.signal.aborted) break;
       const address = queue.shift() as RedisAddress;
       try {
-        return await SubscriberSession.#openOn(address, settings, channels, name, timeoutMs, events, true);
+        return await SubscriberSession.#openOn(address, request, true);
       } catch (error) {
         lastError = error;
         const moved = error instanceof Error ? MOVED.exec(error.message) : null;
@@ -85,13 +94,11 @@ export class SubscriberSession {
 
   static async #openOn(
     address: RedisAddress,
-    settings: BusSettings,
-    channels: Channels,
-    name: string,
-    timeoutMs: number,
-    events: SessionEvents,
+    request: SessionRequest,
     sharded: boolean,
   ): Promise<SubscriberSession> {
+    const { settings, channels, name, timeoutMs, events, signal } = request;
+    if (signal.aborted) throw lostError('closed');
     const client = createSingleClient(address, settings.subscriber, undefined) as unknown as SubscriberClient;
     const session = new SubscriberSession(client, address, events);
     let established = false;
@@ -113,11 +120,15 @@ export class SubscriberSession {
       const list = [channels.invalidations, channels.heartbeat];
       await (sharded ? client.sSubscribe(list, listener) : client.subscribe(list, listener));
     };
+    const abort = (): void => session.close();
+    signal.addEventListener('abort', abort);
     try {
       await withDeadline(setUp(), timeoutMs, () => new DeadlineError(timeoutMs, 'connection'));
     } catch (error) {
       session.close();
-      throw error;
+      throw signal.aborted ? lostError('closed') : error;
+    } finally {
+      signal.removeEventListener('abort', abort);
     }
     if (!client.isReady) {
       // Lost between the subscription and now.

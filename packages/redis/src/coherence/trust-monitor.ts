@@ -53,6 +53,8 @@ export class TrustMonitor {
   /** Set once an outage has been reported, so a long outage is one report, not one per heartbeat. */
   #quiet = false;
   #closed = false;
+  /** Aborts a session being opened when the monitor closes, so no connection attempt outlives it. */
+  readonly #aborter = new AbortController();
   /** Subscriber sessions opened so far. */
   sessions = 0;
 
@@ -88,17 +90,18 @@ export class TrustMonitor {
     if (this.#closed) return;
     const no = ++this.#sessionNo;
     this.sessions++;
-    SubscriberSession.open(
-      this.#bus,
-      this.#channels,
-      this.#name,
-      this.#hint,
-      this.#settings.connectTimeoutMs,
-      {
+    SubscriberSession.open({
+      settings: this.#bus,
+      channels: this.#channels,
+      name: this.#name,
+      hint: this.#hint,
+      timeoutMs: this.#settings.connectTimeoutMs,
+      signal: this.#aborter.signal,
+      events: {
         message: (channel, message) => this.#onMessage(no, channel, message),
         lost: (error) => this.#lose(no, 'subscriber connection lost', error),
       },
-    ).then(
+    }).then(
       (session) => {
         if (this.#closed || no !== this.#sessionNo) {
           session.close();
@@ -119,6 +122,7 @@ export class TrustMonitor {
   }
 
   #retry(): void {
+    clearTimeout(this.#retryTimer);
     const attempt = this.#attempts++;
     const delay =
       attempt === 0
@@ -250,6 +254,7 @@ export class TrustMonitor {
     this.#closed = true;
     clearInterval(this.#heartbeatTimer);
     clearTimeout(this.#retryTimer);
+    this.#aborter.abort();
     this.#reset();
     this.#hooks.setTrusted(false, 'closed');
   }
