@@ -2,7 +2,7 @@
 // servers of the test command). Each lives in <repo>/.redis-test/tests/<port>/.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,6 +61,14 @@ export function infoField(text: string, name: string): string | undefined {
     .trim();
 }
 
+function portFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once('error', () => done(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => done(true)));
+  });
+}
+
 /** A redis-server process a test controls. */
 export class TestServer {
   #child: ChildProcess | undefined;
@@ -80,6 +88,9 @@ export class TestServer {
 
   /** Starts (or restarts) the server and waits until it answers PING. Keeps the data dir between restarts. */
   async start({ fresh = true } = {}): Promise<void> {
+    // Never mistake another run's server on the same port for ours.
+    if (!(await portFree(this.port)))
+      throw new Error(`port ${this.port} is already in use (another test run?)`);
     if (fresh) rmSync(this.dir, { recursive: true, force: true });
     mkdirSync(this.dir, { recursive: true });
     const child = spawn(
