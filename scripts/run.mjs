@@ -165,8 +165,8 @@ async function main() {
   return run(pnpm, ['--filter', MAIN_EXAMPLE, 'start']);
 }
 
-// The main job: the memory example until the tiered demo lands.
-const MAIN_EXAMPLE = '@cache-examples/memory';
+// The main job: the tiered demo (memory in front of Redis; memory alone when no Redis answers).
+const MAIN_EXAMPLE = '@cache-examples/tiered';
 
 main().then(
   (status) => process.exit(status),
