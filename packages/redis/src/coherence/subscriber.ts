@@ -50,7 +50,7 @@ function lostError(reason: string, cause?: unknown): CacheError {
  * One subscriber connection, subscribed to the invalidation channel and this instance's heartbeat channel. It is
  * never reconnected: when anything goes wrong it reports `lost` once and is dropped, and the owner opens a new
  * session, which knows that messages may have been missed in between. On a cluster it subscribes with
- * `SSUBSCRIBE` on the master of the channels' slot, found by following `MOVED` from any node.
+ * `SSUBSCRIBE` on the master of the channels' slot (never a replica), found by following `MOVED` from any node.
  */
 export class SubscriberSession {
   /** The node the session is subscribed on. */
@@ -105,9 +105,14 @@ export class SubscriberSession {
     const fail = (error: CacheError): void => {
       // Failures while opening reject `open` instead.
       if (!established) return;
-      const owner = session.#events;
-      session.close();
-      owner?.lost(error);
+      // Not from inside node-redis' event: destroying a client while its decoder is delivering a push makes
+      // node-redis 6.3.1 decode the same push again, forever. The next microtask is after the decoder.
+      queueMicrotask(() => {
+        const owner = session.#events;
+        if (owner === undefined) return;
+        session.close();
+        owner.lost(error);
+      });
     };
     client.on('error', (error: unknown) => fail(lostError('connection failed', error)));
     client.on('end', () => fail(lostError('connection closed')));
@@ -117,6 +122,9 @@ export class SubscriberSession {
     const setUp = async (): Promise<void> => {
       await client.connect();
       await client.sendCommand(['CLIENT', 'SETNAME', name]);
+      // Redis lets a replica take SSUBSCRIBE too, but a replica relays messages late and can lose the last ones
+      // in a failover. A keyed read in the channels' slot answers MOVED anywhere but on the master.
+      if (sharded) await client.sendCommand(['EXISTS', channels.invalidations]);
       const list = [channels.invalidations, channels.heartbeat];
       await (sharded ? client.sSubscribe(list, listener) : client.subscribe(list, listener));
     };
