@@ -253,7 +253,8 @@ describe('coherence under faults (single node)', () => {
     await cacheIn(a.tiers, key, 'v1');
 
     await server.stop({ hard: true });
-    await server.start({ fresh: true });
+    // The killed process can hold its port for a moment after it is reported gone (its threads still exiting).
+    await eventually(() => server.start({ fresh: true }), 10_000, 100);
     await eventually(() => b.tiers.set(key, value('v2')), 10_000, 50);
     await stopsServing(a.tiers, key, 'v1');
     await a.tiers.whenTrusted(10_000);
@@ -263,21 +264,19 @@ describe('coherence under faults (single node)', () => {
     expect(a.errors.filter((e) => e.operation === 'subscribe').length).toBeLessThanOrEqual(3);
   });
 
-  it('no server at all: never trusted, reads go to Redis and fail fast, set reports the unpublished write', async () => {
+  it('no server at all: never trusted, reads go to Redis and fail fast, set fails and keeps nothing', async () => {
     const target: CoherenceRedisTarget = { url: 'redis://127.0.0.1:18151' };
     const a = participant(target, target, uniqueNamespace('coherence-absent'));
     await expect(a.tiers.whenTrusted(500)).rejects.toMatchObject({ code: 'TIMEOUT' });
     const key = CacheKey.of('absent');
     await expect(a.tiers.get(key)).rejects.toMatchObject({ code: 'CONNECTION' });
-    // L1 stored it, Redis did not, and the others could not be told: the caller hears about it.
-    await expect(a.tiers.set(key, value(1))).rejects.toMatchObject({ code: 'CONNECTION', operation: 'set' });
-    expect(a.layerErrors.map((e) => [e.layer, e.operation])).toEqual([
-      ['l2', 'set'],
-      ['l2', 'repair'],
-    ]);
+    // Strict writes: Redis did not take it, so L1 drops it again and the caller hears about it.
+    await expect(a.tiers.set(key, value(1))).rejects.toMatchObject({ code: 'CONNECTION' });
+    expect(a.tiers.composition.l1.get(key)).toBeUndefined();
+    expect(a.layerErrors).toEqual([]);
     await sleep(HEARTBEAT_MS * 3);
-    expect(a.errors.length).toBeGreaterThanOrEqual(1);
-    expect(a.errors.length).toBeLessThanOrEqual(2);
+    // One report for the subscriber's outage (not one per attempt), one for the announcement that could not go out.
+    expect(a.errors.map((e) => e.operation).sort()).toEqual(['publish', 'subscribe']);
     expect(a.errors.every((e) => CacheError.is(e.error) && e.error.retryable)).toBe(true);
     const started = performance.now();
     await a.tiers.close();

@@ -80,7 +80,12 @@ export class CoherentTiers<
   #closed = false;
 
   constructor(options: CoherentTiersOptions<L1, L2>) {
-    const composition = compose(options.l1, options.l2, options.composition);
+    // Strict writes by default: a value that reached only this process's L1 would be announced to the others,
+    // who would drop their copies and read the old one from L2, while this process kept serving the new one.
+    const composition = compose(options.l1, options.l2, {
+      writePolicy: 'sequential',
+      ...options.composition,
+    });
     const { far, path } = farthest(options.l2, composition.label);
     const namespace = far instanceof RedisBackend ? far.namespace : undefined;
     this.settings = resolveCoherenceSettings(options, namespace);

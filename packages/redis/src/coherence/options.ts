@@ -50,7 +50,12 @@ export interface CoherentTiersOptions<L1 extends ClearableBackend, L2 extends Ca
   readonly heartbeatIntervalMs?: number;
   /** Deadline of one publish, in milliseconds. @default 2000 */
   readonly publishTimeoutMs?: number;
-  /** Options of the underlying composition (label, policies, its own `onError`). @default compose's defaults */
+  /**
+   * Options of the underlying composition (label, policies, its own `onError`). Writes are strict by default
+   * (`writePolicy: "sequential"`: a `set` fails, and L1 drops the new value, unless L2 stored it too), since a value
+   * only this process holds would be announced to the others while they keep reading the old one from L2.
+   * @default compose's defaults, with writePolicy "sequential"
+   */
   readonly composition?: CompositionOptions;
   /**
    * Receives the coherence layer's own failures (subscribing, heartbeats, publishing for refills, malformed
