@@ -64,7 +64,7 @@ function ours(env: BenchEnv, data: TieredData, op: Op, kind: Kind): Contender {
         ? `\`compose(memoryBackend({ maxEntries: ${l1Max} }), new RedisBackend({ url, namespace }))\`, defaults: ` +
           'sequential reads with refill, parallel writes; L2 stores CBOR.'
         : '`coherentTiers({ l1, l2, redis: { url } })` over the same two layers: reads check a trust flag first, ' +
-          'and `set` publishes one invalidation after the write (a second round trip).',
+          'and `set` writes strictly (L1, then L2: its default) and then publishes one invalidation (a second round trip).',
     async setup(): Promise<Prepared> {
       const { memoryBackend } = await import('@cache/memory');
       const { coherentTiers, RedisBackend } = await import('@cache/redis');
