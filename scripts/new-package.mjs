@@ -19,7 +19,10 @@ write(
       type: 'module',
       sideEffects: false,
       engines: { node: '>=20.19' },
-      exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' }, './package.json': './package.json' },
+      exports: {
+        '.': { types: './dist/index.d.ts', default: './dist/index.js' },
+        './package.json': './package.json',
+      },
       main: './dist/index.js',
       types: './dist/index.d.ts',
       files: ['dist', '!dist/**/*.map', 'README.md'],

@@ -24,7 +24,10 @@ function toInstant(value: number | Date | undefined, what: string): number | und
   if (value === undefined) return undefined;
   const ms = value instanceof Date ? value.getTime() : value;
   if (typeof ms !== 'number' || !Number.isFinite(ms)) {
-    throw new CacheError('INVALID_VALUE', `${what} must be a finite number of Unix milliseconds or a valid Date`);
+    throw new CacheError(
+      'INVALID_VALUE',
+      `${what} must be a finite number of Unix milliseconds or a valid Date`,
+    );
   }
   return Math.trunc(ms);
 }

@@ -2,7 +2,9 @@
  * Outcome of a delete: `deleted` with the number of places (layers) that held the key, or `missing`.
  * A composition sums the counts of its layers.
  */
-export type DeleteStatus = { readonly kind: 'deleted'; readonly count: number } | { readonly kind: 'missing' };
+export type DeleteStatus =
+  | { readonly kind: 'deleted'; readonly count: number }
+  | { readonly kind: 'missing' };
 
 const MISSING: DeleteStatus = Object.freeze({ kind: 'missing' });
 
