@@ -198,7 +198,9 @@ export class SingleLink implements RedisLink {
       return;
     }
     const client = state.client;
-    if (!client.isOpen) {
+    // A client that is not ready (never connected, or reconnecting) has nothing in flight to drain: with the offline
+    // queue disabled no command waits on it, so destroy it rather than wait for a graceful close that cannot come.
+    if (!client.isReady) {
       client.destroy();
       return;
     }
