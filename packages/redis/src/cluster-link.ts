@@ -1,6 +1,5 @@
 import { CacheError } from '@cache/core';
-import { DeadlineError, withDeadline } from './deadline.js';
-import { BYTES, type EntryWrite, integer, type RedisLink, SCAN_COUNT, scanPage } from './link.js';
+import { BYTES, closeOwned, type EntryWrite, integer, type RedisLink, SCAN_COUNT, scanPage } from './link.js';
 import type { NodeRedisCluster, RedisArg } from './node-redis.js';
 
 /** Where a cluster link gets its cluster client: made by the backend (owned) or given by the user. */
@@ -147,13 +146,6 @@ export class ClusterLink implements RedisLink {
       state.detach();
       return;
     }
-    const cluster = state.cluster;
-    if (!cluster.isOpen) {
-      cluster.destroy();
-      return;
-    }
-    await withDeadline(cluster.close(), timeoutMs, () => new DeadlineError(timeoutMs, 'command')).catch(() =>
-      cluster.destroy(),
-    );
+    await closeOwned(state.cluster, state.cluster.isOpen, timeoutMs);
   }
 }

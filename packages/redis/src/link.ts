@@ -1,4 +1,5 @@
 import { RESP_TYPES } from '@redis/client';
+import { DeadlineError, withDeadline } from './deadline.js';
 import type { RedisArg } from './node-redis.js';
 
 /** node-redis type mapping that returns bulk strings as Buffers, so payloads and binary keys round-trip. */
@@ -48,3 +49,22 @@ export function scanPage(reply: unknown): [string, Buffer[]] {
 
 /** Pages of `SCAN` use this `COUNT` hint; `UNLINK` goes in batches of the page. */
 export const SCAN_COUNT = '1000';
+
+/**
+ * Closes a client or cluster the backend owns: gracefully (pending replies drained) within `timeoutMs` when it is
+ * `usable`, else at once. A client that is not usable has nothing in flight to drain: with the offline queue
+ * disabled no command waits on it, and a graceful close would only wait for a connection that is not coming.
+ */
+export async function closeOwned(
+  target: { close(): Promise<unknown>; destroy(): void },
+  usable: boolean,
+  timeoutMs: number,
+): Promise<void> {
+  if (!usable) {
+    target.destroy();
+    return;
+  }
+  await withDeadline(target.close(), timeoutMs, () => new DeadlineError(timeoutMs, 'command')).catch(() =>
+    target.destroy(),
+  );
+}

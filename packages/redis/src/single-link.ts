@@ -1,6 +1,6 @@
 import { CacheError } from '@cache/core';
 import { DeadlineError, withDeadline } from './deadline.js';
-import { BYTES, type EntryWrite, integer, type RedisLink, SCAN_COUNT, scanPage } from './link.js';
+import { BYTES, closeOwned, type EntryWrite, integer, type RedisLink, SCAN_COUNT, scanPage } from './link.js';
 import type { NodeRedisClient, RedisArg } from './node-redis.js';
 
 interface Waiter {
@@ -197,15 +197,6 @@ export class SingleLink implements RedisLink {
       state.detach();
       return;
     }
-    const client = state.client;
-    // A client that is not ready (never connected, or reconnecting) has nothing in flight to drain: with the offline
-    // queue disabled no command waits on it, so destroy it rather than wait for a graceful close that cannot come.
-    if (!client.isReady) {
-      client.destroy();
-      return;
-    }
-    await withDeadline(client.close(), timeoutMs, () => new DeadlineError(timeoutMs, 'command')).catch(() =>
-      client.destroy(),
-    );
+    await closeOwned(state.client, state.client.isReady, timeoutMs);
   }
 }
