@@ -4,7 +4,7 @@
 // past the bound, and must trust its memory tier again (after clearing it) once the channel is back.
 // Own servers on ports 18150-18151 and a cluster on 18160-18165; the test command's shared servers otherwise.
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
-import { CacheError, CacheKey, CacheValue, type CompositionErrorEvent, type ReadInfo } from '@cache/core';
+import { CacheError, CacheKey, type CompositionErrorEvent } from '@cache/core';
 import { memoryBackend } from '@cache/memory';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +15,7 @@ import {
   RedisBackend,
   type TrustChange,
 } from '../src/index.js';
+import { cacheIn, read, stopsServing as stopsServingWithin, value } from './coherence-helpers.js';
 import { CLUSTER_NODES, eventually, REDIS_URL, sleep, uniqueNamespace } from './helpers.js';
 import { rawCommand, TestCluster, TestServer } from './servers.js';
 
@@ -65,48 +66,9 @@ function participant(l2Target: CoherenceRedisTarget, bus: CoherenceRedisTarget, 
   return probe;
 }
 
-const value = (data: unknown) => CacheValue.fromTtl(data, { ttlMs: 600_000 });
+const stopsServing = (tiers: CoherentTiers, key: CacheKey, old: unknown): Promise<number> =>
+  stopsServingWithin(tiers, key, old, { limitMs: BOUND_MS + TIMER_SLACK_MS, readErrorsServeNothing: true });
 
-async function read(tiers: CoherentTiers, key: CacheKey): Promise<{ data: unknown; source?: string }> {
-  const info: ReadInfo = {};
-  const hit = await tiers.get(key, info);
-  return { data: hit?.data, ...(info.source === undefined ? {} : { source: info.source }) };
-}
-
-async function cacheIn(a: CoherentTiers, key: CacheKey, expected: unknown): Promise<void> {
-  for (let tries = 0; tries < 20; tries++) {
-    const got = await read(a, key);
-    expect(got.data).toEqual(expected);
-    if (got.source === 'cache.memory') return;
-    await sleep(10);
-  }
-  throw new Error('the key never reached the memory tier');
-}
-
-/**
- * Polls `key` until the old data is no longer served. A read that fails (Redis still reconnecting) serves nothing,
- * so it does not count as old. Fails when the old data is still served past the bound.
- */
-async function stopsServing(tiers: CoherentTiers, key: CacheKey, old: unknown): Promise<number> {
-  const start = performance.now();
-  for (;;) {
-    let data: unknown;
-    try {
-      data = (await read(tiers, key)).data;
-    } catch (error) {
-      if (!CacheError.is(error)) throw error;
-      data = error;
-    }
-    const elapsed = performance.now() - start;
-    if (JSON.stringify(data) !== JSON.stringify(old)) return elapsed;
-    if (elapsed > BOUND_MS + TIMER_SLACK_MS) {
-      throw new Error(`still served the old copy ${Math.round(elapsed)} ms after the write`);
-    }
-    await sleep(1);
-  }
-}
-
-/** Every node of the cluster (masters and replicas), from one seed. */
 async function clusterPorts(): Promise<number[]> {
   const seed = Number(CLUSTER_NODES[0]?.split(':')[1]);
   const nodes = await rawCommand(seed, 'CLUSTER', 'NODES');

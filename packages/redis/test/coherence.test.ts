@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CacheKey, CacheValue, compose, type ReadInfo } from '@cache/core';
+import { CacheKey, compose } from '@cache/core';
 import { memoryBackend } from '@cache/memory';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +15,7 @@ import {
   RedisBackend,
   type TrustChange,
 } from '../src/index.js';
+import { cacheIn, read, stopsServing as stopsServingWithin, value } from './coherence-helpers.js';
 import { CLUSTER_NODES, REDIS_URL, rawClient, rawCluster, sleep, uniqueNamespace } from './helpers.js';
 
 /** The bound under test, and a heartbeat well inside it. */
@@ -57,44 +58,8 @@ async function participant(mode: Mode, namespace: string): Promise<Probe> {
   return probe;
 }
 
-const value = (data: unknown) => CacheValue.fromTtl(data, { ttlMs: 600_000 });
-
-/** Reads `key` through `tiers` and returns the data and where it came from. */
-async function read(tiers: CoherentTiers, key: CacheKey): Promise<{ data: unknown; source?: string }> {
-  const info: ReadInfo = {};
-  const hit = await tiers.get(key, info);
-  return { data: hit?.data, ...(info.source === undefined ? {} : { source: info.source }) };
-}
-
-/**
- * Polls until `tiers` no longer returns `old` for `key`, failing if it still does after the bound. Returns how
- * long it took, measured from the call (which follows the writer's resolved `set`/`delete`).
- */
-async function stopsServing(tiers: CoherentTiers, key: CacheKey, old: unknown): Promise<number> {
-  const start = performance.now();
-  for (;;) {
-    const { data } = await read(tiers, key);
-    const elapsed = performance.now() - start;
-    if (JSON.stringify(data) !== JSON.stringify(old)) return elapsed;
-    if (elapsed > BOUND_MS)
-      throw new Error(`still served the old copy ${Math.round(elapsed)} ms after the write`);
-    await sleep(1);
-  }
-}
-
-/**
- * Reads `key` until A serves it from memory. The first read may not be copied into memory when an invalidation of
- * the key arrives while it is in flight (the refill guard drops such reads), so it retries a few times.
- */
-async function cacheIn(a: CoherentTiers, key: CacheKey, expected: unknown): Promise<void> {
-  for (let tries = 0; tries < 20; tries++) {
-    const got = await read(a, key);
-    expect(got.data).toEqual(expected);
-    if (got.source === 'cache.memory') return;
-    await sleep(10);
-  }
-  throw new Error('the key never reached the memory tier');
-}
+const stopsServing = (tiers: CoherentTiers, key: CacheKey, old: unknown): Promise<number> =>
+  stopsServingWithin(tiers, key, old, { limitMs: BOUND_MS });
 
 for (const mode of ['single', 'cluster'] as const) {
   describe(`coherence (${mode})`, () => {
