@@ -6,14 +6,10 @@ import {
   type CacheOperation,
   type CacheValue,
   type Compressor,
-  DEFAULT_MAX_DECOMPRESSED_BYTES,
   DeleteStatus,
-  decodeValue,
-  encodeValue,
   type Format,
   type KeyFormat,
   passthrough,
-  type ReadInfo,
   TypedBackend,
   urlEncoded,
 } from '@cache/core';
@@ -73,8 +69,6 @@ export class RedisBackend extends TypedBackend implements Backend {
   readonly #namespace: Buffer;
   readonly #codec: string;
   readonly #timeoutMs: number;
-  readonly #now: () => number;
-  readonly #maxDecompressedBytes: number;
 
   constructor(options: RedisBackendOptions) {
     super({
@@ -94,8 +88,6 @@ export class RedisBackend extends TypedBackend implements Backend {
     this.#namespace = Buffer.from(this.namespace, 'utf8');
     this.#codec = codecTag(this.valueFormat.id, this.compressor.id);
     this.#timeoutMs = positiveMs(options.responseTimeoutMs, DEFAULT_RESPONSE_TIMEOUT_MS, 'responseTimeoutMs');
-    this.#now = options.now ?? Date.now;
-    this.#maxDecompressedBytes = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
     this.capabilities = Object.freeze({ expiryPrecisionMs: 1, losslessKeys: this.keyFormat.lossless });
     const connectTimeoutMs = positiveMs(
       options.connectTimeoutMs,
@@ -151,50 +143,32 @@ export class RedisBackend extends TypedBackend implements Backend {
     });
   }
 
-  #fail(error: unknown, operation: CacheOperation, key: CacheKey): Promise<never> {
-    return Promise.reject(toCacheError(error, operation, this.label, key.canonical));
-  }
-
-  /**
-   * Reads, decompresses and deserializes the value at `key`; an expired entry is a miss. The same steps as
-   * `TypedBackend.get`, written as one promise chain: this is the hot path.
-   */
-  override get<T>(key: CacheKey, info?: ReadInfo): Promise<CacheValue<T> | undefined> {
-    return this.read(key).then((raw) => {
-      if (raw === undefined || raw.isExpired(this.#now())) return undefined;
-      const value = decodeValue<T>(this, key, raw, this.#maxDecompressedBytes);
-      if (info !== undefined) info.source = this.label;
-      return value;
-    });
-  }
-
-  /** Serializes, compresses and writes `value`, replacing the whole entry; an expired value deletes it instead. */
-  override set<T>(key: CacheKey, value: CacheValue<T>): Promise<void> {
-    if (value.isExpired(this.#now())) return this.remove(key).then(noop);
-    let encoded: CacheValue<Uint8Array>;
+  /** Encodes `key` for Redis and runs `send` with it under the deadline; a key that cannot be encoded rejects. */
+  #command<T>(
+    operation: CacheOperation,
+    key: CacheKey,
+    send: (redisKey: RedisArg) => Promise<T>,
+  ): Promise<T> {
+    let work: Promise<T>;
     try {
-      encoded = encodeValue(this, key, value);
+      work = send(this.#redisKey(key));
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(toCacheError(error, operation, this.label, key.canonical));
     }
-    return this.#writeEntry(key, encoded);
+    return this.#run(operation, key, work);
   }
 
   /** Reads the entry at `key` in one round trip (`HMGET d s e c` + `PTTL`), or `undefined` on a miss. */
   read(key: CacheKey): Promise<CacheValue<Uint8Array> | undefined> {
-    let redisKey: RedisArg;
-    try {
-      redisKey = this.#redisKey(key);
-    } catch (error) {
-      return this.#fail(error, 'read', key);
-    }
-    return this.#run('read', key, this.#link.read(redisKey, READ_FIELDS)).then(([fields, pttl]) => {
-      try {
-        return parseEntry(fields, pttl, this.#now(), this.#codec);
-      } catch (error) {
-        throw toCacheError(error, 'read', this.label, key.canonical);
-      }
-    });
+    return this.#command('read', key, (redisKey) => this.#link.read(redisKey, READ_FIELDS)).then(
+      ([fields, pttl]) => {
+        try {
+          return parseEntry(fields, pttl, this.now(), this.#codec);
+        } catch (error) {
+          throw toCacheError(error, 'read', this.label, key.canonical);
+        }
+      },
+    );
   }
 
   /**
@@ -203,30 +177,21 @@ export class RedisBackend extends TypedBackend implements Backend {
    * A value that has already expired deletes the entry instead.
    */
   write(key: CacheKey, value: CacheValue<Uint8Array>): Promise<void> {
-    if (value.isExpired(this.#now())) return this.remove(key).then(noop);
-    return this.#writeEntry(key, value);
-  }
-
-  #writeEntry(key: CacheKey, value: CacheValue<Uint8Array>): Promise<void> {
-    let redisKey: RedisArg;
-    try {
-      redisKey = this.#redisKey(key);
-    } catch (error) {
-      return this.#fail(error, 'write', key);
-    }
-    const entry = { key: redisKey, hset: hsetArgs(redisKey, value, this.#codec), expireAt: value.expire };
-    return this.#run('write', key, this.#link.write(entry)).then(noop);
+    if (value.isExpired(this.now())) return this.remove(key).then(noop);
+    return this.#command('write', key, (redisKey) =>
+      this.#link.write({
+        key: redisKey,
+        hset: hsetArgs(redisKey, value, this.#codec),
+        expireAt: value.expire,
+      }),
+    ).then(noop);
   }
 
   /** Deletes the entry at `key` (`DEL`). */
   remove(key: CacheKey): Promise<DeleteStatus> {
-    let redisKey: RedisArg;
-    try {
-      redisKey = this.#redisKey(key);
-    } catch (error) {
-      return this.#fail(error, 'remove', key);
-    }
-    return this.#run('remove', key, this.#link.remove(redisKey)).then((count) => DeleteStatus.deleted(count));
+    return this.#command('remove', key, (redisKey) => this.#link.remove(redisKey)).then((count) =>
+      DeleteStatus.deleted(count),
+    );
   }
 
   /**
