@@ -13,6 +13,11 @@
  * - `VALUE_TOO_LARGE`: a value exceeds what the backend accepts.
  * - `ALL_LAYERS_FAILED`: every layer of a composition failed; `cause` holds their errors.
  * - `BACKEND`: any other failure of the underlying store; see `cause`.
+ * - `LOADER_FAILED`: a cache's loader (the function that computes a missing value) threw or rejected, and no
+ *   stale value could be served instead; `cause` holds the loader's error.
+ * - `LOADER_TIMEOUT`: a loader ran past its hard timeout and no stale value could be served instead.
+ * - `LOCK_TIMEOUT`: a caller waited longer than its lock timeout for another caller's loader of the same key,
+ *   and no stale value could be served instead.
  */
 export type CacheErrorCode =
   | 'INVALID_KEY'
@@ -33,7 +38,10 @@ export type CacheErrorCode =
   | 'CORRUPT_ENTRY'
   | 'VALUE_TOO_LARGE'
   | 'ALL_LAYERS_FAILED'
-  | 'BACKEND';
+  | 'BACKEND'
+  | 'LOADER_FAILED'
+  | 'LOADER_TIMEOUT'
+  | 'LOCK_TIMEOUT';
 
 /** The operation during which an error happened. */
 export type CacheOperation =
@@ -47,7 +55,8 @@ export type CacheOperation =
   | 'connect'
   | 'close'
   | 'encode'
-  | 'decode';
+  | 'decode'
+  | 'load';
 
 /** Where and why a {@link CacheError} happened. All fields are optional. */
 export interface CacheErrorDetails {
