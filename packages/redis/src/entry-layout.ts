@@ -6,7 +6,9 @@ import type { RedisArg } from './node-redis.js';
  * - `d`: the payload, `compress(serialize(data))`;
  * - `s`: the stale instant, Unix milliseconds in decimal, only when the value has one;
  * - `e`: the expire instant, Unix milliseconds in decimal, only when the value has one (ours: reading it back
- *   avoids the drift of `now + PTTL`; the key's own TTL stays the authority on whether the entry exists);
+ *   avoids the drift of `now + PTTL`). The key's own TTL stays the authority: `e` is only believed when it is not
+ *   later than `now + PTTL`, since hitbox rewrites an entry in place (`HSET` + `EXPIRE` in whole seconds, no `DEL`)
+ *   and leaves our `e` behind, later than the key's new TTL;
  * - `c`: `<format id>/<compressor id>` of the writer (ours), so a reader with another codec gets a typed error
  *   instead of garbage. Entries without it (hitbox's) are decoded with the reader's codec.
  */
@@ -36,7 +38,7 @@ export function hsetArgs(key: RedisArg, value: CacheValue<Uint8Array>, codec: st
   return args;
 }
 
-/** How far the stored `e` may be from `now + PTTL` and still be trusted (else another writer changed the TTL). */
+/** How much earlier than `now + PTTL` the stored `e` may be and still be trusted (else another writer changed the TTL). */
 const EXPIRE_AGREEMENT_MS = 1000;
 const INTEGER = /^-?\d{1,16}$/;
 
@@ -47,6 +49,17 @@ function instant(field: Buffer, name: string): number {
     throw new CacheError('CORRUPT_ENTRY', `field "${name}" is not a Unix millisecond timestamp`);
   }
   return ms;
+}
+
+/**
+ * The expire instant to report, given the key's own TTL (`now + PTTL`) and our stored `e`. `now` is read after the
+ * reply arrived, so `now + PTTL` is never earlier than the instant the server drops the key: reporting anything
+ * later would let a memory tier serve the value after Redis dropped it. The stored `e` is exact where `now + PTTL`
+ * drifts by the reply's latency, so it wins when it is a little earlier; far earlier, another writer set the TTL.
+ */
+function expireInstant(fromTtl: number, stored: number | undefined): number {
+  if (stored === undefined || stored > fromTtl || fromTtl - stored > EXPIRE_AGREEMENT_MS) return fromTtl;
+  return stored;
 }
 
 function isBytes(value: unknown): value is Buffer {
@@ -89,9 +102,7 @@ export function parseEntry(
   const staleAt = stale == null ? undefined : instant(stale, FIELDS.stale);
   let expireAt: number | undefined;
   if (pttl > 0) {
-    const fromTtl = now + pttl;
-    const stored = expire == null ? undefined : instant(expire, FIELDS.expire);
-    expireAt = stored !== undefined && Math.abs(stored - fromTtl) <= EXPIRE_AGREEMENT_MS ? stored : fromTtl;
+    expireAt = expireInstant(now + pttl, expire == null ? undefined : instant(expire, FIELDS.expire));
   } else if (pttl !== -1) {
     throw new CacheError('CORRUPT_ENTRY', `unexpected PTTL reply ${pttl}`);
   }

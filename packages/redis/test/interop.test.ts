@@ -1,8 +1,9 @@
 // hitbox interop, both ways, with plain Redis commands standing in for hitbox-redis 0.2 (no namespace: hitbox has
 // none; keys are made unique by the CacheKey prefix instead).
 import { randomBytes } from 'node:crypto';
-import { CacheKey, CacheValue, urlEncodeKey } from '@cache/core';
+import { CacheKey, CacheValue, compose, urlEncodeKey } from '@cache/core';
 import { json } from '@cache/formats';
+import { memoryBackend } from '@cache/memory';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rawClient, singleBackend } from './helpers.js';
 
@@ -72,6 +73,37 @@ describe('reading entries hitbox wrote', () => {
     expect(value?.data).toBe('theirs');
     // Our stale `e` (60 s) no longer agrees with the key's TTL, so the TTL wins.
     expect(value?.expire).toBeGreaterThan(Date.now() + 290_000);
+  });
+});
+
+describe('hitbox rewriting one of our entries in place (HSET d s, then EXPIRE in whole seconds, no DEL)', () => {
+  /** Writes ours with a 10.7 s TTL, then overwrites it as hitbox does with `EXPIRE 10`: our `e` stays behind, 700 ms too late. */
+  async function overwrittenByHitbox(name: string): Promise<CacheKey> {
+    const { key, redisKey } = hitboxKey(name);
+    await redis.set(key, CacheValue.fromTtl('ours', { ttlMs: 10_700 }));
+    await raw.hSet(redisKey, { d: '"theirs"', s: String(Date.now() + 5_000) });
+    await raw.expire(redisKey, 10);
+    expect(Number(String(await raw.hGet(redisKey, 'e')))).toBeGreaterThan(Date.now() + 10_000);
+    return key;
+  }
+
+  it('never reports an expire later than the key really expires', async () => {
+    const key = await overwrittenByHitbox('shorter-ttl');
+    const value = await redis.get<string>(key);
+    expect(value?.data).toBe('theirs');
+    // The key dies at most 10 s after hitbox's EXPIRE, which ran before now.
+    expect(value?.expire).toBeLessThanOrEqual(Date.now() + 10_000);
+  });
+
+  it('a memory tier refilled from it does not outlive the Redis key', async () => {
+    const key = await overwrittenByHitbox('shorter-ttl-refill');
+    const l1 = memoryBackend({ maxEntries: 10 });
+    const tiers = compose(l1, redis, { label: 'interop' });
+    expect((await tiers.get<string>(key))?.data).toBe('theirs');
+    await tiers.whenIdle();
+    const refilled = await l1.get<string>(key);
+    expect(refilled?.data).toBe('theirs');
+    expect(refilled?.expire).toBeLessThanOrEqual(Date.now() + 10_000);
   });
 });
 
