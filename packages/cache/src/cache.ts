@@ -1,0 +1,518 @@
+import { CacheError, type CacheKey, type CacheValue, isPromiseLike, type ReadInfo } from '@cache/core';
+import type { CacheEvent, CacheEventType, CacheStats, StaleReason } from './events.js';
+import { Flight, type Loader } from './flight.js';
+import { type KeyInput, KeyMaker } from './keys.js';
+import {
+  type CacheOptions,
+  checkCacheOptions,
+  checkLifetime,
+  type GetOptions,
+  type GetOrSetOptions,
+  type LifetimeOptions,
+  type ResolvedGetOrSetOptions,
+  resolveGetOrSetOptions,
+} from './options.js';
+import { asCacheError, Shared } from './shared.js';
+
+/** Options of {@link Cache.wrap}: how to build the key from the arguments, and the `getOrSet` options. */
+export interface WrapOptions<A extends unknown[]> extends GetOrSetOptions {
+  /** The key of one call, from its arguments. */
+  readonly key: (...args: A) => KeyInput;
+}
+
+/** Sentinel of a caller's own wait limit (soft or lock timeout) firing before the loader settled. */
+const WAITED_TOO_LONG: unique symbol = Symbol('waited too long');
+
+/** True when `value` (not expired, as every backend guarantees) is fresh at `now`; reads the clock only if needed. */
+function isFresh(value: CacheValue<unknown>, now: () => number): boolean {
+  const stale = value.stale;
+  if (stale === undefined) return true;
+  if (value.expire !== undefined && stale >= value.expire) return true;
+  return stale > now();
+}
+
+/**
+ * The cache users call: `getOrSet` with one loader per key at a time, stale values served while refreshing
+ * or when the loader fails, loader timeouts, and a store whose failures never fail a `getOrSet`. Made by
+ * {@link createCache}; `namespace()` gives child caches sharing the same store, loaders and counters.
+ */
+export class Cache {
+  readonly #shared: Shared;
+  readonly #keys: KeyMaker;
+
+  /** @internal Use {@link createCache}. */
+  constructor(shared: Shared, keys: KeyMaker) {
+    this.#shared = shared;
+    this.#keys = keys;
+  }
+
+  /** The key prefix of this cache (`""` for none, `"app:users:"` for `namespace('users')` of `"app"`). */
+  get prefix(): string {
+    return this.#keys.prefix;
+  }
+
+  /** The `CacheKey` a key input maps to in this cache (its namespace as prefix). */
+  key(input: KeyInput): CacheKey {
+    return this.#keys.key(input);
+  }
+
+  /** A child cache whose keys are prefixed with this one's namespace and `name`. */
+  namespace(name: string): Cache {
+    return new Cache(this.#shared, this.#keys.child(name));
+  }
+
+  /**
+   * The value at `key`, or `undefined`. Stale values are misses unless `allowStale`. A store failure is
+   * reported (`store-error`) and answered as a miss, or rejected with `onStoreError: 'throw'`.
+   */
+  get<T>(input: KeyInput, options: GetOptions = {}): Promise<T | undefined> {
+    const s = this.#shared;
+    let key: CacheKey;
+    try {
+      s.rejectIfClosed();
+      key = this.#keys.key(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const flight = s.flights.get(key.canonical);
+    if (flight?.loaded === true) return Promise.resolve(this.#hit(key, flight.value as T, undefined));
+    const info: ReadInfo = {};
+    let read: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
+    try {
+      read = s.store.get<T>(key, info);
+    } catch (error) {
+      return this.#getFailed<T>(key, error);
+    }
+    if (isPromiseLike(read)) {
+      return Promise.resolve(read).then(
+        (value) => this.#answerGet(key, value, info, options),
+        (error: unknown) => this.#getFailed<T>(key, error),
+      );
+    }
+    return Promise.resolve(this.#answerGet(key, read, info, options));
+  }
+
+  /**
+   * The value at `key`; when it is missing, runs `loader` (once per key at a time, whoever else asks
+   * meanwhile), stores its result and returns it. Stale values, timeouts and failures follow the options:
+   * see the guide (`docs/caching-a-function.md`). Store failures never fail this call: a failed read is a
+   * miss, a failed write is reported.
+   */
+  getOrSet<T>(input: KeyInput, loader: Loader<T>, options?: GetOrSetOptions): Promise<T> {
+    const s = this.#shared;
+    let key: CacheKey;
+    try {
+      s.rejectIfClosed();
+      key = this.#keys.key(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const flight = s.flights.get(key.canonical);
+    if (flight?.loaded === true) return Promise.resolve(this.#hit(key, flight.value as T, undefined));
+    const info: ReadInfo = {};
+    let read: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
+    try {
+      read = s.store.get<T>(key, info);
+    } catch (error) {
+      return this.#afterRead(key, undefined, error, info, loader, options);
+    }
+    if (isPromiseLike(read)) {
+      return Promise.resolve(read).then(
+        (value) => this.#afterRead(key, value, undefined, info, loader, options),
+        (error: unknown) => this.#afterRead<T>(key, undefined, error, info, loader, options),
+      );
+    }
+    if (read !== undefined && isFresh(read, s.now)) {
+      return Promise.resolve(this.#hit(key, read.data, info.source));
+    }
+    return this.#afterRead(key, read, undefined, info, loader, options);
+  }
+
+  /** Stores `data` at `key` for `ttlMs` (+ `graceMs`). Rejects when the store fails: nothing is swallowed. */
+  set<T>(input: KeyInput, data: T, options: LifetimeOptions = {}): Promise<void> {
+    const s = this.#shared;
+    try {
+      s.rejectIfClosed();
+      const key = this.#keys.key(input);
+      const value = s.entry(data, checkLifetime(options, s.defaults));
+      return s
+        .supersede(key)
+        .then(() => s.store.set(key, value))
+        .catch((error: unknown) => {
+          throw asCacheError(error, 'set', s.store.label, key);
+        });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Removes `key` from the store (every tier of a composition); true when an entry was removed. Rejects when a
+   * tier failed, since that tier may still serve the value (the error names it).
+   */
+  delete(input: KeyInput): Promise<boolean> {
+    const s = this.#shared;
+    try {
+      s.rejectIfClosed();
+      const key = this.#keys.key(input);
+      return s
+        .supersede(key)
+        .then(() => s.store.delete(key))
+        .then(
+          (status) => status.kind === 'deleted',
+          (error: unknown) => {
+            throw asCacheError(error, 'delete', s.store.label, key);
+          },
+        );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Memoizes `fn`: each call's key comes from `options.key(...args)`, and its result is cached with the
+   * other options as by `getOrSet`.
+   */
+  wrap<A extends unknown[], R>(
+    fn: (...args: A) => R | PromiseLike<R>,
+    options: WrapOptions<A>,
+  ): (...args: A) => Promise<Awaited<R>> {
+    if (typeof fn !== 'function' || typeof options?.key !== 'function') {
+      throw new CacheError('INVALID_OPTIONS', 'wrap needs a function and a key option that is a function');
+    }
+    const { key, ...rest } = options;
+    resolveGetOrSetOptions(rest, this.#shared.defaults); // invalid options fail here, not on the first miss
+    return (...args: A) => {
+      let input: KeyInput;
+      try {
+        input = key(...args);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return this.getOrSet(input, () => fn(...args) as Awaited<R> | PromiseLike<Awaited<R>>, rest);
+    };
+  }
+
+  /** Counters since the cache was created (shared with its namespaces). */
+  stats(): CacheStats {
+    return this.#shared.counters.snapshot();
+  }
+
+  /** Calls `listener` with every event of `type`; returns the function that stops it. */
+  on<K extends CacheEventType>(
+    type: K,
+    listener: (event: Extract<CacheEvent, { type: K }>) => void,
+  ): () => void;
+  /** Calls `listener` with every event. */
+  on(listener: (event: CacheEvent) => void): () => void;
+  on(
+    typeOrListener: CacheEventType | ((event: CacheEvent) => void),
+    listener?: (event: never) => void,
+  ): () => void {
+    if (typeof typeOrListener === 'function') return this.#shared.emitter.on(typeOrListener);
+    if (typeof listener !== 'function') throw new CacheError('INVALID_OPTIONS', 'on() needs a listener');
+    const only = listener as (event: CacheEvent) => void;
+    return this.#shared.emitter.on((event) => {
+      if (event.type === typeOrListener) only(event);
+    });
+  }
+
+  /**
+   * Stops the cache: loaders still running are aborted (their results are dropped), writes under way are
+   * awaited, then the store is closed. Later calls reject with `CLOSED`. Closing a namespace closes the cache.
+   */
+  async close(): Promise<void> {
+    const s = this.#shared;
+    if (s.closed) return;
+    s.closed = true;
+    const reason = new CacheError('CLOSED', 'the cache was closed');
+    const writes: Promise<void>[] = [];
+    for (const flight of s.flights.values()) {
+      if (flight.writing !== undefined) writes.push(flight.writing);
+      flight.superseded = true;
+      flight.abort(reason);
+    }
+    s.flights.clear();
+    await Promise.all(writes);
+    await s.store.close?.();
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────────────────────────────────
+
+  #hit<T>(key: CacheKey, data: T, source: string | undefined): T {
+    const s = this.#shared;
+    s.counters.hit(source);
+    if (s.emitter.active) s.emitter.emit({ type: 'hit', key: key.canonical, source });
+    return data;
+  }
+
+  #miss(key: CacheKey): void {
+    const s = this.#shared;
+    s.counters.misses++;
+    if (s.emitter.active) s.emitter.emit({ type: 'miss', key: key.canonical });
+  }
+
+  #staleServed<T>(key: CacheKey, data: T, reason: StaleReason): T {
+    const s = this.#shared;
+    s.counters.staleHits++;
+    if (reason === 'fail-safe') s.counters.failSafe++;
+    if (s.emitter.active) s.emitter.emit({ type: 'stale', key: key.canonical, reason });
+    return data;
+  }
+
+  #answerGet<T>(
+    key: CacheKey,
+    value: CacheValue<T> | undefined,
+    info: ReadInfo,
+    options: GetOptions,
+  ): T | undefined {
+    const s = this.#shared;
+    if (value === undefined) {
+      this.#miss(key);
+      return undefined;
+    }
+    if (isFresh(value, s.now)) return this.#hit(key, value.data, info.source);
+    if (options.allowStale === true) return this.#staleServed(key, value.data, 'return');
+    this.#miss(key);
+    return undefined;
+  }
+
+  #getFailed<T>(key: CacheKey, error: unknown): Promise<T | undefined> {
+    const s = this.#shared;
+    if (s.onStoreError === 'throw') return Promise.reject(asCacheError(error, 'get', s.store.label, key));
+    s.storeError(key, 'get', error);
+    this.#miss(key);
+    return Promise.resolve(undefined);
+  }
+
+  #afterRead<T>(
+    key: CacheKey,
+    value: CacheValue<T> | undefined,
+    error: unknown,
+    info: ReadInfo,
+    loader: Loader<T>,
+    callOptions: GetOrSetOptions | undefined,
+  ): Promise<T> {
+    const s = this.#shared;
+    if (error !== undefined) s.storeError(key, 'get', error);
+    let options: ResolvedGetOrSetOptions;
+    try {
+      options = callOptions === undefined ? s.defaults : resolveGetOrSetOptions(callOptions, s.defaults);
+    } catch (invalid) {
+      return Promise.reject(invalid);
+    }
+    if (value !== undefined) {
+      const now = s.now();
+      const state = value.state(now);
+      if (state === 'actual') return Promise.resolve(this.#hit(key, value.data, info.source));
+      if (state === 'stale') return this.#onStale(key, value, loader, options, now);
+    }
+    const flight = s.flights.get(key.canonical) as Flight<T> | undefined;
+    if (flight?.loaded === true) return Promise.resolve(this.#hit(key, flight.value as T, undefined));
+    this.#miss(key);
+    return this.#load(key, loader, options, undefined);
+  }
+
+  #onStale<T>(
+    key: CacheKey,
+    stale: CacheValue<T>,
+    loader: Loader<T>,
+    options: ResolvedGetOrSetOptions,
+    now: number,
+  ): Promise<T> {
+    const s = this.#shared;
+    if (options.stalePolicy === 'return')
+      return Promise.resolve(this.#staleServed(key, stale.data, 'return'));
+    if (s.inBackoff(key, now)) return Promise.resolve(this.#staleServed(key, stale.data, 'fail-safe'));
+    if (options.stalePolicy === 'revalidate') {
+      this.#refresh(key, loader, options, stale);
+      return Promise.resolve(this.#staleServed(key, stale.data, 'revalidate'));
+    }
+    return this.#load(key, loader, options, stale);
+  }
+
+  /** Starts a background refresh of `key` unless one (or a foreground load) already runs, or too many do. */
+  #refresh<T>(
+    key: CacheKey,
+    loader: Loader<T>,
+    options: ResolvedGetOrSetOptions,
+    stale: CacheValue<T>,
+  ): void {
+    const s = this.#shared;
+    if (s.flights.has(key.canonical)) return;
+    if (s.refreshing >= s.maxBackgroundRefreshes) {
+      s.counters.refreshesSkipped++;
+      return;
+    }
+    s.refreshing++;
+    s.counters.refreshes++;
+    const flight = this.#start(key, loader, options, stale, true);
+    flight.promise.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** Joins the loader of `key` in flight, or starts one, and waits for it within the caller's limits. */
+  #load<T>(
+    key: CacheKey,
+    loader: Loader<T>,
+    options: ResolvedGetOrSetOptions,
+    stale: CacheValue<T> | undefined,
+  ): Promise<T> {
+    const s = this.#shared;
+    let flight = s.flights.get(key.canonical) as Flight<T> | undefined;
+    const leader = flight === undefined;
+    if (flight === undefined) {
+      flight = this.#start(key, loader, options, stale, false);
+    } else {
+      s.counters.collapsed++;
+    }
+    // A caller with a stale value waits at most softTimeoutMs; one that joined another's loader at most
+    // lockTimeoutMs. The first limit to pass decides which stale reason (or error) it gets.
+    let waitMs = stale === undefined ? undefined : options.softTimeoutMs;
+    let reason: StaleReason = 'soft-timeout';
+    if (
+      !leader &&
+      options.lockTimeoutMs !== undefined &&
+      (waitMs === undefined || options.lockTimeoutMs < waitMs)
+    ) {
+      waitMs = options.lockTimeoutMs;
+      reason = 'lock-timeout';
+    }
+    const outcome = waitMs === undefined ? flight.promise : raceLimit(flight.promise, waitMs);
+    const current = flight;
+    return outcome.then(
+      (value) =>
+        value === WAITED_TOO_LONG ? this.#waitedTooLong(key, current, stale, reason, options) : value,
+      (error: unknown) => {
+        if (stale === undefined) throw error;
+        s.emitter.report({ type: 'fail-safe', key: key.canonical, error: error as CacheError });
+        return this.#staleServed(key, stale.data, 'fail-safe');
+      },
+    );
+  }
+
+  #waitedTooLong<T>(
+    key: CacheKey,
+    flight: Flight<T>,
+    stale: CacheValue<T> | undefined,
+    reason: StaleReason,
+    options: ResolvedGetOrSetOptions,
+  ): T {
+    const s = this.#shared;
+    if (stale !== undefined) {
+      if (reason === 'soft-timeout' && !flight.softTimedOut) {
+        flight.softTimedOut = true;
+        s.counters.softTimeouts++;
+        if (s.emitter.active) s.emitter.emit({ type: 'loader-timeout', key: key.canonical, kind: 'soft' });
+      }
+      return this.#staleServed(key, stale.data, reason);
+    }
+    throw new CacheError(
+      'LOCK_TIMEOUT',
+      `waited ${options.lockTimeoutMs} ms for another caller's loader of ${key.canonical}, and no stale value is kept`,
+      { key: key.canonical, operation: 'load' },
+    );
+  }
+
+  /** Runs the loader of `key`, stores its result and keeps the in-flight map exact on every exit path. */
+  #start<T>(
+    key: CacheKey,
+    loader: Loader<T>,
+    options: ResolvedGetOrSetOptions,
+    stale: CacheValue<T> | undefined,
+    background: boolean,
+  ): Flight<T> {
+    const s = this.#shared;
+    s.counters.loads++;
+    if (s.emitter.active) s.emitter.emit({ type: 'load', key: key.canonical, background });
+    const started = s.now();
+    const onLate = options.keepLateResult
+      ? (value: T) => {
+          if (!flight.superseded && !flight.skipped && !s.closed && !s.flights.has(key.canonical)) {
+            s.track(this.#write(key, value, flight.lifetime, options));
+          }
+        }
+      : undefined;
+    const flight: Flight<T> = new Flight(key, loader, stale?.data, options.hardTimeoutMs, onLate);
+    s.flights.set(key.canonical, flight as Flight<unknown>);
+    const end = (): void => {
+      if (s.flights.get(key.canonical) === flight) s.flights.delete(key.canonical);
+      if (background) s.refreshing--;
+    };
+    const settled = flight.promise.then(
+      (value) => {
+        if (s.emitter.active) {
+          s.emitter.emit({ type: 'loaded', key: key.canonical, background, ms: s.now() - started });
+        }
+        if (flight.skipped || flight.superseded) return end();
+        flight.loaded = true;
+        flight.value = value;
+        flight.writing = this.#write(key, value, flight.lifetime, options);
+        return flight.writing.then(end);
+      },
+      (error: CacheError) => {
+        end();
+        if (error.code === 'LOADER_TIMEOUT') {
+          s.counters.hardTimeouts++;
+          if (s.emitter.active) s.emitter.emit({ type: 'loader-timeout', key: key.canonical, kind: 'hard' });
+        } else {
+          s.counters.loaderErrors++;
+        }
+        if (stale !== undefined) s.backOff(key, options.failSafeBackoffMs);
+        const event = { type: 'loader-error', key: key.canonical, background, error } as const;
+        // A foreground caller receives the error (or a fail-safe event); a background one only has us.
+        if (background) s.emitter.report(event);
+        else if (s.emitter.active) s.emitter.emit(event);
+      },
+    );
+    s.track(settled);
+    return flight;
+  }
+
+  /** Stores a loaded value; a failure is reported, never thrown (the callers already have their value). */
+  #write<T>(
+    key: CacheKey,
+    value: T,
+    chosen: LifetimeOptions | undefined,
+    options: ResolvedGetOrSetOptions,
+  ): Promise<void> {
+    const s = this.#shared;
+    let entry: CacheValue<T>;
+    try {
+      entry = s.entry(value, chosen === undefined ? options : checkLifetime(chosen, options));
+    } catch (error) {
+      s.storeError(key, 'set', error);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => resolve(s.store.set(key, entry))).catch((error: unknown) =>
+      s.storeError(key, 'set', error),
+    );
+  }
+}
+
+/** `promise`, or {@link WAITED_TOO_LONG} when `ms` pass first. */
+function raceLimit<T>(promise: Promise<T>, ms: number): Promise<T | typeof WAITED_TOO_LONG> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(WAITED_TOO_LONG), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Makes a {@link Cache} over `options.store`. */
+export function createCache(options: CacheOptions): Cache {
+  checkCacheOptions(options);
+  const shared = new Shared(options);
+  const root = new KeyMaker('');
+  return new Cache(shared, options.namespace ? root.child(options.namespace) : root);
+}

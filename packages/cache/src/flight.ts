@@ -1,0 +1,121 @@
+import { CacheError, type CacheKey } from '@cache/core';
+import type { LifetimeOptions } from './options.js';
+
+/** What a loader is told about the value it computes. */
+export interface LoaderContext<T> {
+  /** The key being loaded, namespace included. */
+  readonly key: CacheKey;
+  /** Aborted when the loader passes its hard timeout or the cache closes: pass it to `fetch`, your driver. */
+  readonly signal: AbortSignal;
+  /** The previous value, while one is kept (stale, within grace): for conditional refreshes (ETags). */
+  readonly stale: T | undefined;
+  /** Return the loaded value to the callers without storing it (an error page, a partial answer). */
+  skip(): void;
+  /** Lifetimes for this value, decided from what was loaded (adaptive caching). */
+  setOptions(options: LifetimeOptions): void;
+}
+
+/** Computes the value of a key that is missing or stale. May answer synchronously. */
+export type Loader<T> = (ctx: LoaderContext<T>) => T | PromiseLike<T>;
+
+/** Called with a result that arrived after the hard timeout, when the caller asked to keep it. */
+export type LateResult<T> = (value: T) => void;
+
+/**
+ * One run of a loader for one key, shared by every caller of that key while it runs. `promise` settles with
+ * the value, or rejects with `LOADER_FAILED` (the loader's error as `cause`) or `LOADER_TIMEOUT`; it is never
+ * left pending past the hard timeout, whatever the loader does.
+ */
+export class Flight<T> {
+  readonly key: CacheKey;
+  readonly promise: Promise<T>;
+  readonly #controller = new AbortController();
+  /** A `set`, `delete` or `close` came after the loader started: its result must not be stored or served. */
+  superseded = false;
+  /** The loader called `ctx.skip()`. */
+  skipped = false;
+  /** Lifetimes the loader chose through `ctx.setOptions`. */
+  lifetime: LifetimeOptions | undefined;
+  /** True once the loader returned and until its write settles: the value is served from here meanwhile. */
+  loaded = false;
+  /** The loaded value, once `loaded`. */
+  value: T | undefined;
+  /** A soft timeout was already reported for this run. */
+  softTimedOut = false;
+  /** The write of the loaded value while it is in progress (never rejects). Set by the cache. */
+  writing: Promise<void> | undefined;
+
+  constructor(
+    key: CacheKey,
+    loader: Loader<T>,
+    stale: T | undefined,
+    hardTimeoutMs: number | undefined,
+    onLate: LateResult<T> | undefined,
+  ) {
+    this.key = key;
+    const ctx: LoaderContext<T> = {
+      key,
+      signal: this.#controller.signal,
+      stale,
+      skip: () => {
+        this.skipped = true;
+      },
+      setOptions: (options) => {
+        this.lifetime = { ...this.lifetime, ...options };
+      },
+    };
+    this.promise = new Promise<T>((resolve, reject) => {
+      let settled = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      if (hardTimeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          settled = true;
+          const error = new CacheError(
+            'LOADER_TIMEOUT',
+            `the loader of ${key.canonical} passed its hard timeout of ${hardTimeoutMs} ms`,
+            { key: key.canonical, operation: 'load' },
+          );
+          this.#controller.abort(error);
+          reject(error);
+        }, hardTimeoutMs);
+      }
+      let result: T | PromiseLike<T>;
+      try {
+        result = loader(ctx);
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+      Promise.resolve(result).then(
+        (value) => {
+          if (settled) {
+            onLate?.(value);
+            return;
+          }
+          settled = true;
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          reject(loaderFailed(key, error));
+        },
+      );
+    });
+  }
+
+  /** Aborts the loader's signal (the cache is closing, or the run was abandoned). */
+  abort(reason: CacheError): void {
+    this.#controller.abort(reason);
+  }
+}
+
+function loaderFailed(key: CacheKey, error: unknown): CacheError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new CacheError('LOADER_FAILED', `the loader of ${key.canonical} failed: ${reason}`, {
+    cause: error,
+    key: key.canonical,
+    operation: 'load',
+  });
+}

@@ -1,0 +1,14 @@
+export type { CacheEvent, CacheEventType, CacheStats, StaleReason } from './events.js';
+export type { LateResult, Loader, LoaderContext } from './flight.js';
+export type { KeyInput } from './keys.js';
+export type {
+  CacheOptions,
+  GetOptions,
+  GetOrSetOptions,
+  LifetimeOptions,
+  StalePolicy,
+  StoreErrorPolicy,
+} from './options.js';
+export { DEFAULT_TTL_MS } from './options.js';
+export type { WrapOptions } from './cache.js';
+export { Cache, createCache } from './cache.js';

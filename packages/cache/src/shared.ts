@@ -1,0 +1,117 @@
+import { type CacheBackend, CacheError, type CacheKey, type CacheOperation, CacheValue } from '@cache/core';
+import { Counters, Emitter } from './events.js';
+import type { Flight } from './flight.js';
+import type { CacheOptions, LifetimeOptions, ResolvedGetOrSetOptions, StoreErrorPolicy } from './options.js';
+import { DEFAULTS, resolveGetOrSetOptions } from './options.js';
+
+/** Most keys remembered in fail-safe backoff at once; the oldest is forgotten first. */
+const BACKOFF_LIMIT = 10_000;
+
+/**
+ * What a cache and all its namespaces share: the store, the loaders in flight, the fail-safe backoff, the
+ * counters and the listeners. Keys of different namespaces differ by prefix, so they never collide here.
+ */
+export class Shared {
+  readonly store: CacheBackend;
+  readonly defaults: ResolvedGetOrSetOptions;
+  readonly onStoreError: StoreErrorPolicy;
+  readonly maxBackgroundRefreshes: number;
+  readonly now: () => number;
+  readonly counters = new Counters();
+  readonly emitter = new Emitter();
+  /** Loaders running (or results being written) by canonical key. */
+  readonly flights = new Map<string, Flight<unknown>>();
+  /** Canonical key → instant until which its stale value is served without calling the loader. */
+  readonly backoff = new Map<string, number>();
+  /** Background work (refreshes, writes after loads) not yet settled; `close()` waits for the writes. */
+  readonly background = new Set<Promise<void>>();
+  readonly #waitUntil: ((work: Promise<unknown>) => void) | undefined;
+  refreshing = 0;
+  closed = false;
+
+  constructor(options: CacheOptions) {
+    this.store = options.store;
+    this.defaults = resolveGetOrSetOptions(options, DEFAULTS);
+    this.onStoreError = options.onStoreError ?? 'report';
+    this.maxBackgroundRefreshes = options.maxBackgroundRefreshes ?? 32;
+    this.now = options.now ?? Date.now;
+    this.#waitUntil = options.waitUntil;
+    if (options.onEvent !== undefined) this.emitter.on(options.onEvent);
+  }
+
+  /** Keeps `work` (which never rejects) until it settles, and hands it to `waitUntil`. */
+  track(work: Promise<void>): void {
+    this.background.add(work);
+    work.then(() => this.background.delete(work));
+    this.#waitUntil?.(work);
+  }
+
+  /** The stored form of `data` with `lifetime`, counted from now. */
+  entry<T>(data: T, lifetime: LifetimeOptions): CacheValue<T> {
+    const ttlMs = lifetime.ttlMs ?? this.defaults.ttlMs;
+    if (ttlMs === Number.POSITIVE_INFINITY) return new CacheValue(data);
+    const now = this.now();
+    return new CacheValue(data, now + ttlMs + (lifetime.graceMs ?? this.defaults.graceMs), now + ttlMs);
+  }
+
+  /** Remembers that `key`'s loader failed while a stale value existed. */
+  backOff(key: CacheKey, ms: number): void {
+    if (ms <= 0) return;
+    const canonical = key.canonical;
+    this.backoff.delete(canonical);
+    if (this.backoff.size >= BACKOFF_LIMIT) {
+      const oldest = this.backoff.keys().next().value;
+      if (oldest !== undefined) this.backoff.delete(oldest);
+    }
+    this.backoff.set(canonical, this.now() + ms);
+  }
+
+  /** True while `key` is in fail-safe backoff. */
+  inBackoff(key: CacheKey, now: number): boolean {
+    const until = this.backoff.get(key.canonical);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.backoff.delete(key.canonical);
+    return false;
+  }
+
+  /** Reports a store failure the cache went on without. */
+  storeError(key: CacheKey | undefined, operation: CacheOperation, error: unknown): void {
+    this.counters.storeErrors++;
+    this.emitter.report({
+      type: 'store-error',
+      key: key?.canonical,
+      operation,
+      error: asCacheError(error, operation, this.store.label, key),
+    });
+  }
+
+  /** Stops a run from storing or serving its result, e.g. because a `set` or `delete` of its key came after. */
+  supersede(key: CacheKey): Promise<void> {
+    this.backoff.delete(key.canonical);
+    const flight = this.flights.get(key.canonical);
+    if (flight === undefined) return Promise.resolve();
+    flight.superseded = true;
+    this.flights.delete(key.canonical);
+    // Wait for a write already under way (so ours lands after it), never for a loader that may hang.
+    return flight.writing ?? Promise.resolve();
+  }
+
+  rejectIfClosed(): void {
+    if (this.closed) throw new CacheError('CLOSED', 'the cache was closed');
+  }
+}
+
+/** `error` as a `CacheError` naming the store, the key and the operation. */
+export function asCacheError(
+  error: unknown,
+  operation: CacheOperation,
+  backend: string,
+  key: CacheKey | undefined,
+): CacheError {
+  return CacheError.wrap(error, 'BACKEND', `${operation} failed in "${backend}"`, {
+    backend,
+    operation,
+    ...(key === undefined ? {} : { key: key.canonical }),
+  });
+}
