@@ -36,7 +36,7 @@ function buildData(): MemoryData {
     hitStrings: hitKeys.map((k) => k.canonical),
     missStrings: missKeys.map((k) => k.canonical),
     plainValues: docs.map((doc) => new CacheValue(doc)),
-    ttlValues: docs.map((doc) => CacheValue.fromTtl(doc, { ttlMs: TTL_MS, staleMs: TTL_MS - 600_000 }, now)),
+    ttlValues: docs.map((doc) => CacheValue.fromTtl(doc, { ttlMs: TTL_MS - 600_000, graceMs: 600_000 }, now)),
   };
 }
 

@@ -39,7 +39,7 @@ async function buildData(size: Size): Promise<SizeData> {
     docs,
     keys,
     redisKeys: keys.map((key) => NAMESPACE + urlEncodeKey(key)),
-    values: docs.map((doc) => CacheValue.fromTtl(doc, { ttlMs: TTL_MS, staleMs: STALE_MS }, now)),
+    values: docs.map((doc) => CacheValue.fromTtl(doc, { ttlMs: STALE_MS, graceMs: TTL_MS - STALE_MS }, now)),
   };
 }
 
@@ -254,7 +254,7 @@ async function entrySizes(env: BenchEnv): Promise<string> {
           valueFormat,
           compressor,
         });
-        await backend.set(key, CacheValue.fromTtl(doc, { ttlMs: TTL_MS, staleMs: STALE_MS }));
+        await backend.set(key, CacheValue.fromTtl(doc, { ttlMs: STALE_MS, graceMs: TTL_MS - STALE_MS }));
         const redisKey = backend.storeKey(key);
         const ours = await client.memoryUsage(redisKey, { SAMPLES: 0 });
         const payload = Number(await client.hStrLen(redisKey, 'd'));

@@ -33,7 +33,7 @@ function buildData(): TieredData {
     docs,
     keys,
     strings: keys.map((key) => key.canonical),
-    values: docs.map((doc) => CacheValue.fromTtl(doc, { ttlMs: TTL_MS, staleMs: STALE_MS }, now)),
+    values: docs.map((doc) => CacheValue.fromTtl(doc, { ttlMs: STALE_MS, graceMs: TTL_MS - STALE_MS }, now)),
   };
 }
 

@@ -19,7 +19,7 @@ const cache = memoryBackend({ maxEntries: 3 });
 const ada = CacheKey.from({ user: '42' }, { prefix: 'profiles', version: 1 });
 
 console.log('1. One value through its timeline: fresh for 100 ms, then stale, gone at 200 ms');
-cache.set(ada, CacheValue.fromTtl<Profile>({ name: 'Ada', plan: 'pro' }, { ttlMs: 200, staleMs: 100 }));
+cache.set(ada, CacheValue.fromTtl<Profile>({ name: 'Ada', plan: 'pro' }, { ttlMs: 100, graceMs: 100 }));
 console.log(`   ${elapsed()}  set ${show(ada)}`);
 for (const at of [50, 150, 250]) {
   await sleepUntil(at);

@@ -8,16 +8,26 @@ import { CacheError } from './errors.js';
  */
 export type CacheState = 'actual' | 'stale' | 'expired';
 
-/** Lifetimes relative to now, in milliseconds, for {@link CacheValue.fromTtl}. */
+/**
+ * Lifetimes relative to now, in milliseconds, for {@link CacheValue.fromTtl}. The one vocabulary of every
+ * `@cache` package: `ttlMs` is how long the value is fresh, `graceMs` how long after that it is still kept and
+ * may be served as stale.
+ *
+ * ```
+ * now             now + ttlMs      now + ttlMs + graceMs
+ *   │── fresh ───────│── stale ────────│── gone
+ *   │◄── ttlMs ─────►│◄── graceMs ────►│
+ * ```
+ */
 export interface CacheLifetime {
-  /** Milliseconds from now until the value expires. Omit for a value that never expires. */
+  /** Milliseconds from now during which the value is fresh. Omit for a value that is never stale and never expires. */
   readonly ttlMs?: number;
   /**
-   * Milliseconds from now until the value turns stale. Counted from now, like `ttlMs`, not after it: with
-   * `ttlMs: 60_000, staleMs: 10_000` the value is fresh for 10 s, stale from 10 s to 60 s, gone after 60 s.
-   * A `staleMs` of `ttlMs` or more means the value is never reported stale.
+   * Milliseconds after `ttlMs` during which the stale value is still kept and may be served. Needs `ttlMs`;
+   * finite and not negative.
+   * @default 0 (no stale window: the value expires the moment its fresh time ends)
    */
-  readonly staleMs?: number;
+  readonly graceMs?: number;
 }
 
 function toInstant(value: number | Date | undefined, what: string): number | undefined {
@@ -45,7 +55,9 @@ function toDuration(value: number | undefined, what: string): number | undefined
  * (`undefined` = never). The timeline:
  *
  * ```
- * write ──── actual ──── stale ──── stale ──── expire ──── expired (gone)
+ * write           stale            expire
+ *   │── actual ──────│── stale ────────│── expired (gone, never served)
+ *   │◄── ttlMs ─────►│◄── graceMs ────►│   (as CacheValue.fromTtl counts them)
  * ```
  *
  * Fresh until the stale instant, served as stale until the expire instant, gone after. Expiry is checked
@@ -66,15 +78,29 @@ export class CacheValue<T> {
     this.stale = toInstant(stale, 'stale');
   }
 
-  /** Builds a value that expires `ttlMs` and turns stale `staleMs` from `now`. */
+  /**
+   * Builds a value that is fresh for `ttlMs` from `now`, then stale for `graceMs`: stale = now + ttlMs and
+   * expire = now + ttlMs + graceMs. Without `graceMs` (or with `0`) there is no stale window: the value is fresh
+   * until it expires and `stale` is left `undefined`, so stores write no stale field. Without `ttlMs` it never
+   * turns stale and never expires. `graceMs` without `ttlMs` is an `INVALID_VALUE`.
+   */
   static fromTtl<T>(data: T, lifetime: CacheLifetime = {}, now: number = Date.now()): CacheValue<T> {
     const ttl = toDuration(lifetime.ttlMs, 'ttlMs');
-    const stale = toDuration(lifetime.staleMs, 'staleMs');
-    return new CacheValue(
-      data,
-      ttl === undefined ? undefined : now + ttl,
-      stale === undefined ? undefined : now + stale,
-    );
+    const grace = toDuration(lifetime.graceMs, 'graceMs');
+    if (grace !== undefined && grace < 0) {
+      throw new CacheError('INVALID_VALUE', 'graceMs must not be negative');
+    }
+    if (ttl === undefined) {
+      if (grace !== undefined) {
+        throw new CacheError(
+          'INVALID_VALUE',
+          'graceMs needs ttlMs: grace is counted from the end of the fresh time',
+        );
+      }
+      return new CacheValue(data);
+    }
+    if (grace === undefined || grace === 0) return new CacheValue(data, now + ttl);
+    return new CacheValue(data, now + ttl + grace, now + ttl);
   }
 
   /**

@@ -6,11 +6,30 @@ const NOW = 1_700_000_000_000;
 
 describe('CacheValue', () => {
   describe('fromTtl', () => {
-    it('counts ttl and stale from now, in milliseconds', () => {
-      const value = CacheValue.fromTtl('data', { ttlMs: 60_000, staleMs: 10_000 }, NOW);
+    it('is fresh for ttlMs, then stale for graceMs: stale = now + ttl, expire = now + ttl + grace', () => {
+      const value = CacheValue.fromTtl('data', { ttlMs: 10_000, graceMs: 50_000 }, NOW);
       expect(value.data).toBe('data');
-      expect(value.expire).toBe(NOW + 60_000);
       expect(value.stale).toBe(NOW + 10_000);
+      expect(value.expire).toBe(NOW + 60_000);
+      expect(value.state(NOW + 9_999)).toBe('actual');
+      expect(value.state(NOW + 10_000)).toBe('stale');
+      expect(value.state(NOW + 59_999)).toBe('stale');
+      expect(value.state(NOW + 60_000)).toBe('expired');
+    });
+
+    it('without graceMs there is no stale window: fresh until expire, no stale instant', () => {
+      for (const lifetime of [{ ttlMs: 1_000 }, { ttlMs: 1_000, graceMs: 0 }]) {
+        const value = CacheValue.fromTtl('x', lifetime, NOW);
+        expect(value.stale).toBeUndefined();
+        expect(value.expire).toBe(NOW + 1_000);
+        expect(value.state(NOW + 999)).toBe('actual');
+        expect(value.state(NOW + 1_000)).toBe('expired');
+      }
+    });
+
+    it('rejects graceMs without ttlMs, and a negative graceMs', () => {
+      cacheErrorOf(() => CacheValue.fromTtl('x', { graceMs: 1_000 }, NOW), 'INVALID_VALUE');
+      cacheErrorOf(() => CacheValue.fromTtl('x', { ttlMs: 1_000, graceMs: -1 }, NOW), 'INVALID_VALUE');
     });
 
     it('never expires and is never stale without lifetimes', () => {
@@ -43,7 +62,7 @@ describe('CacheValue', () => {
       'rejects ttlMs %s',
       (ttlMs) => {
         cacheErrorOf(() => CacheValue.fromTtl('x', { ttlMs }, NOW), 'INVALID_VALUE');
-        cacheErrorOf(() => CacheValue.fromTtl('x', { staleMs: ttlMs }, NOW), 'INVALID_VALUE');
+        cacheErrorOf(() => CacheValue.fromTtl('x', { ttlMs: 1_000, graceMs: ttlMs }, NOW), 'INVALID_VALUE');
       },
     );
   });

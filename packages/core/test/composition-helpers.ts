@@ -122,9 +122,9 @@ export function tick(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/** A value with an expire and a stale instant relative to the clock. */
-export function value<T>(data: T, clock: Clock, ttlMs = 60_000, staleMs = 30_000): CacheValue<T> {
-  return CacheValue.fromTtl(data, { ttlMs, staleMs }, clock.ms);
+/** A value with a stale and an expire instant relative to the clock: fresh 30 s, stale 30 s more. */
+export function value<T>(data: T, clock: Clock, ttlMs = 30_000, graceMs = 30_000): CacheValue<T> {
+  return CacheValue.fromTtl(data, { ttlMs, graceMs }, clock.ms);
 }
 
 /** True when `promise` has not settled after the pending microtasks and a macrotask have run. */

@@ -40,7 +40,7 @@ describe('the typed pipeline', () => {
     const backend = toCacheBackend(raw);
     const key = CacheKey.of('user', '42', { prefix: 'pipeline' });
     const data = { name: 'Ada', since: new Date(1_700_000_000_000), roles: new Set(['admin']) };
-    const value = CacheValue.fromTtl(data, { ttlMs: 60_000, staleMs: 30_000 });
+    const value = CacheValue.fromTtl(data, { ttlMs: 30_000, graceMs: 30_000 });
     await backend.set(key, value);
     const stored = raw.store.get(raw.storeKey(key))!;
     expect(stored.expire).toBe(value.expire);

@@ -18,7 +18,7 @@ describe('expiry', () => {
   it('keeps expire and stale exactly, and serves stale values until they expire', () => {
     const clock = new ManualClock();
     const memory = memoryBackend({ maxEntries: 10, now: clock.now });
-    const value = CacheValue.fromTtl('v', { ttlMs: 1_000, staleMs: 10 }, clock.time);
+    const value = CacheValue.fromTtl('v', { ttlMs: 10, graceMs: 990 }, clock.time);
     memory.set(key(1), value);
     clock.advance(500);
     const read = memory.get(key(1));

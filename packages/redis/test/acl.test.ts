@@ -73,7 +73,7 @@ describe('ACL', () => {
     for (const inUrl of [false, true]) {
       const redis = backend({ password: PASSWORD, namespace: 'myapp:', inUrl });
       const key = CacheKey.of('user', String(inUrl));
-      await redis.set(key, CacheValue.fromTtl({ ok: true }, { ttlMs: 60_000, staleMs: 1_000 }));
+      await redis.set(key, CacheValue.fromTtl({ ok: true }, { ttlMs: 1_000, graceMs: 59_000 }));
       expect((await redis.get(key))?.data).toEqual({ ok: true });
       expect(await redis.delete(key)).toEqual({ kind: 'deleted', count: 1 });
       await redis.set(key, new CacheValue(1));

@@ -54,7 +54,7 @@ describe('entry layout', () => {
   it('an overwrite removes every field and the TTL of the older write', async () => {
     const key = CacheKey.of('overwrite', '1');
     const redisKey = redis.storeKey(key);
-    await redis.set(key, CacheValue.fromTtl('first', { ttlMs: 60_000, staleMs: 5_000 }));
+    await redis.set(key, CacheValue.fromTtl('first', { ttlMs: 5_000, graceMs: 55_000 }));
     await raw.hSet(redisKey, 'extra', 'left by someone');
     await redis.set(key, new CacheValue('second'));
 
