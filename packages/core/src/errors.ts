@@ -10,6 +10,8 @@
  * - `NOT_READY`: a component that needs asynchronous initialisation was used before it was ready.
  * - `CONNECTION`, `TIMEOUT`, `AUTH`, `CLOSED`: the store could not be reached in time, refused us, or was closed.
  * - `CORRUPT_ENTRY`: a stored entry does not have the expected layout (hostile or foreign data).
+ * - `PROTOCOL`: the server's reply is not what the protocol promises for the command (a broken server or proxy):
+ *   an integer command answered `+OK` or null, a malformed `SCAN` page. Never turned into an answer.
  * - `VALUE_TOO_LARGE`: a value exceeds what the backend accepts.
  * - `ALL_LAYERS_FAILED`: every layer of a composition failed; `cause` holds their errors.
  * - `BACKEND`: any other failure of the underlying store; see `cause`.
@@ -36,6 +38,7 @@ export type CacheErrorCode =
   | 'AUTH'
   | 'CLOSED'
   | 'CORRUPT_ENTRY'
+  | 'PROTOCOL'
   | 'VALUE_TOO_LARGE'
   | 'ALL_LAYERS_FAILED'
   | 'BACKEND'

@@ -1,5 +1,14 @@
 import { CacheError } from '@cache/core';
-import { BYTES, closeOwned, type EntryWrite, integer, type RedisLink, SCAN_COUNT, scanPage } from './link.js';
+import {
+  BYTES,
+  closeOwned,
+  type EntryWrite,
+  execReply,
+  integer,
+  type RedisLink,
+  SCAN_COUNT,
+  scanPage,
+} from './link.js';
 import type { NodeRedisCluster, RedisArg } from './node-redis.js';
 
 /** Where a cluster link gets its cluster client: made by the backend (owned) or given by the user. */
@@ -89,25 +98,25 @@ export class ClusterLink implements RedisLink {
     ]);
   }
 
-  write(entry: EntryWrite): Promise<unknown> {
+  write(entry: EntryWrite): Promise<void> {
     const cluster = this.#cluster();
     if (cluster instanceof Promise) return cluster.then((c) => this.#write(c, entry));
     return this.#write(cluster, entry);
   }
 
-  #write(cluster: NodeRedisCluster, entry: EntryWrite): Promise<unknown> {
+  #write(cluster: NodeRedisCluster, entry: EntryWrite): Promise<void> {
     const { key } = entry;
     const multi = cluster.multi(key);
     multi.addCommand(key, false, ['DEL', key]);
     multi.addCommand(key, false, entry.hset);
     if (entry.expireAt !== undefined)
       multi.addCommand(key, false, ['PEXPIREAT', key, String(entry.expireAt)]);
-    return multi.exec();
+    return multi.exec().then((reply) => execReply(reply, entry));
   }
 
   async remove(key: RedisArg): Promise<number> {
     const cluster = await this.#cluster();
-    return integer(await cluster.sendCommand(key, false, ['DEL', key]));
+    return integer(await cluster.sendCommand(key, false, ['DEL', key]), 'DEL');
   }
 
   async removeMatching(pattern: Buffer, deadline: <T>(work: Promise<T>) => Promise<T>): Promise<number> {
@@ -126,7 +135,7 @@ export class ClusterLink implements RedisLink {
         const counts = await deadline(
           Promise.all(page[1].map((key) => cluster.sendCommand(key, false, ['UNLINK', key]))),
         );
-        for (const count of counts) removed += integer(count);
+        for (const count of counts) removed += integer(count, 'UNLINK');
       } while (cursor !== '0');
     }
     return removed;

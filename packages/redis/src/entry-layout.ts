@@ -1,4 +1,5 @@
 import { CacheError, CacheValue } from '@cache/core';
+import { protocolError } from './link.js';
 import type { RedisArg } from './node-redis.js';
 
 /**
@@ -62,6 +63,10 @@ function expireInstant(fromTtl: number, stored: number | undefined): number {
   return stored;
 }
 
+function isInteger(value: unknown): value is number {
+  return Number.isSafeInteger(value);
+}
+
 function isBytes(value: unknown): value is Buffer {
   return Buffer.isBuffer(value);
 }
@@ -77,21 +82,26 @@ export function parseEntry(
   now: number,
   codec: string,
 ): CacheValue<Uint8Array> | undefined {
-  if (!Array.isArray(fields) || fields.length !== READ_FIELDS.length || typeof pttl !== 'number') {
-    throw new CacheError('CORRUPT_ENTRY', 'unexpected reply shape from HMGET/PTTL');
+  if (!Array.isArray(fields) || fields.length !== READ_FIELDS.length || !isInteger(pttl)) {
+    throw protocolError('HMGET/PTTL');
   }
   const [data, stale, expire, tag] = fields as unknown[];
   if (data === null || data === undefined) {
     if (stale == null && expire == null && tag == null) return undefined;
     throw new CacheError('CORRUPT_ENTRY', 'the hash has metadata fields but no "d" payload');
   }
-  if (!isBytes(data) || (stale != null && !isBytes(stale)) || (expire != null && !isBytes(expire))) {
-    throw new CacheError('CORRUPT_ENTRY', 'hash fields are not byte strings');
+  if (
+    !isBytes(data) ||
+    (stale != null && !isBytes(stale)) ||
+    (expire != null && !isBytes(expire)) ||
+    (tag != null && !isBytes(tag))
+  ) {
+    throw protocolError('HMGET (a field that is not a byte string)');
   }
   // PTTL: -2 the key vanished (expired between the two commands), -1 no expiry, else remaining milliseconds.
   if (pttl === -2 || pttl === 0) return undefined;
   if (tag != null) {
-    const written = isBytes(tag) ? tag.toString('utf8') : String(tag);
+    const written = (tag as Buffer).toString('utf8');
     if (written !== codec) {
       throw new CacheError(
         'CODEC_MISMATCH',
@@ -104,7 +114,7 @@ export function parseEntry(
   if (pttl > 0) {
     expireAt = expireInstant(now + pttl, expire == null ? undefined : instant(expire, FIELDS.expire));
   } else if (pttl !== -1) {
-    throw new CacheError('CORRUPT_ENTRY', `unexpected PTTL reply ${pttl}`);
+    throw protocolError('PTTL');
   }
   return new CacheValue<Uint8Array>(data, expireAt, staleAt);
 }

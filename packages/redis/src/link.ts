@@ -1,3 +1,4 @@
+import { CacheError } from '@cache/core';
 import { RESP_TYPES } from '@redis/client';
 import { DeadlineError, withDeadline } from './deadline.js';
 import type { RedisArg } from './node-redis.js';
@@ -20,7 +21,7 @@ export interface RedisLink {
   /** `HMGET key <fields>` and `PTTL key`, sent together in one round trip. */
   read(key: RedisArg, fields: readonly string[]): Promise<[unknown, unknown]>;
   /** The transaction of {@link EntryWrite}: atomic, one round trip, all on one key (so one cluster slot). */
-  write(entry: EntryWrite): Promise<unknown>;
+  write(entry: EntryWrite): Promise<void>;
   /** `DEL key`: the number of keys removed. */
   remove(key: RedisArg): Promise<number>;
   /** `SCAN MATCH pattern` + `UNLINK` on every master, each page bounded by `deadline`; the number of keys removed. */
@@ -33,18 +34,42 @@ export interface RedisLink {
   close(timeoutMs: number): Promise<void>;
 }
 
-/** Number from an integer reply (RESP3 gives numbers, RESP2 too, but be lenient with strings). */
-export function integer(reply: unknown): number {
-  return typeof reply === 'number' ? reply : Number(reply);
+/** A `PROTOCOL` error: the server (or a proxy in between) answered something the command never returns. */
+export function protocolError(what: string): CacheError {
+  return new CacheError('PROTOCOL', `unexpected reply to ${what}`);
 }
 
-/** `[cursor, keys]` of a SCAN reply with byte strings. */
+/**
+ * The count of an integer reply (`DEL`, `UNLINK`, `PUBLISH`...). node-redis decodes integer replies as numbers;
+ * anything else (`+OK`, a null, a string) is a `PROTOCOL` error, never a count.
+ */
+export function integer(reply: unknown, command: string): number {
+  if (typeof reply !== 'number' || !Number.isSafeInteger(reply) || reply < 0) throw protocolError(command);
+  return reply;
+}
+
+const CURSOR = /^\d{1,20}$/;
+
+/** `[cursor, keys]` of a SCAN reply with byte strings; any other shape is a `PROTOCOL` error. */
 export function scanPage(reply: unknown): [string, Buffer[]] {
-  if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
-    throw new Error('unexpected SCAN reply');
+  if (!Array.isArray(reply) || reply.length !== 2 || !Buffer.isBuffer(reply[0]) || !Array.isArray(reply[1])) {
+    throw protocolError('SCAN');
   }
-  const cursor = Buffer.isBuffer(reply[0]) ? reply[0].toString('latin1') : String(reply[0]);
-  return [cursor, reply[1] as Buffer[]];
+  const cursor = reply[0].toString('latin1');
+  const keys = reply[1] as unknown[];
+  if (!CURSOR.test(cursor) || !keys.every((key) => Buffer.isBuffer(key))) throw protocolError('SCAN');
+  return [cursor, keys as Buffer[]];
+}
+
+/**
+ * Checks the `EXEC` reply of an {@link EntryWrite}: one integer per queued command (`DEL`, `HSET`, and
+ * `PEXPIREAT` answering 1, the key it just wrote existing). A write is only reported done when Redis says so.
+ */
+export function execReply(reply: unknown, entry: EntryWrite): void {
+  const count = entry.expireAt === undefined ? 2 : 3;
+  if (!Array.isArray(reply) || reply.length !== count) throw protocolError('EXEC');
+  for (const item of reply) integer(item, 'EXEC');
+  if (count === 3 && reply[2] !== 1) throw protocolError('PEXPIREAT in EXEC');
 }
 
 /** Pages of `SCAN` use this `COUNT` hint; `UNLINK` goes in batches of the page. */

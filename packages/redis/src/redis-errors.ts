@@ -56,6 +56,8 @@ export function classify(error: unknown): CacheErrorCode {
   if (message.startsWith('WRONGTYPE')) return 'CORRUPT_ENTRY';
   if (TRANSIENT_REPLY.test(message)) return 'CONNECTION';
   const kind = errorClass(reply);
+  // A null EXEC reply (node-redis' WatchError): the backend never WATCHes, so no server aborts its transactions.
+  if (kind === 'WatchError') return 'PROTOCOL';
   if (kind === 'TimeoutError' || kind === 'AbortError') return 'TIMEOUT';
   if (CONNECTION_ERRORS.has(kind)) return 'CONNECTION';
   const code = (reply as NodeJS.ErrnoException).code;
@@ -71,6 +73,7 @@ export function classify(error: unknown): CacheErrorCode {
 const WHAT: Record<CacheErrorCode, string> = {
   AUTH: 'Redis refused the credentials or the command (ACL)',
   CORRUPT_ENTRY: 'the Redis key holds something that is not a cache entry',
+  PROTOCOL: 'Redis (or a proxy) sent a reply the command never returns',
   CONNECTION: 'Redis is not reachable',
   TIMEOUT: 'Redis did not answer in time',
   CLOSED: 'the backend is closed',

@@ -1,6 +1,15 @@
 import { CacheError } from '@cache/core';
 import { DeadlineError, withDeadline } from './deadline.js';
-import { BYTES, closeOwned, type EntryWrite, integer, type RedisLink, SCAN_COUNT, scanPage } from './link.js';
+import {
+  BYTES,
+  closeOwned,
+  type EntryWrite,
+  execReply,
+  integer,
+  type RedisLink,
+  SCAN_COUNT,
+  scanPage,
+} from './link.js';
 import type { NodeRedisClient, RedisArg } from './node-redis.js';
 
 interface Waiter {
@@ -124,23 +133,23 @@ export class SingleLink implements RedisLink {
     ]);
   }
 
-  write(entry: EntryWrite): Promise<unknown> {
+  write(entry: EntryWrite): Promise<void> {
     const client = this.#client();
     if (client instanceof Promise) return client.then((c) => this.#write(c, entry));
     return this.#write(client, entry);
   }
 
-  #write(client: NodeRedisClient, entry: EntryWrite): Promise<unknown> {
+  #write(client: NodeRedisClient, entry: EntryWrite): Promise<void> {
     const multi = client.multi();
     multi.addCommand(['DEL', entry.key]);
     multi.addCommand(entry.hset);
     if (entry.expireAt !== undefined) multi.addCommand(['PEXPIREAT', entry.key, String(entry.expireAt)]);
-    return multi.exec();
+    return multi.exec().then((reply) => execReply(reply, entry));
   }
 
   async remove(key: RedisArg): Promise<number> {
     const client = await this.#client();
-    return integer(await client.sendCommand(['DEL', key]));
+    return integer(await client.sendCommand(['DEL', key]), 'DEL');
   }
 
   async removeMatching(pattern: Buffer, deadline: <T>(work: Promise<T>) => Promise<T>): Promise<number> {
@@ -153,7 +162,10 @@ export class SingleLink implements RedisLink {
       );
       cursor = page[0];
       if (page[1].length > 0) {
-        removed += integer(await deadline(client.sendCommand(['UNLINK', ...(page[1] as RedisArg[])])));
+        removed += integer(
+          await deadline(client.sendCommand(['UNLINK', ...(page[1] as RedisArg[])])),
+          'UNLINK',
+        );
       }
     } while (cursor !== '0');
     return removed;

@@ -1,6 +1,7 @@
 import { CacheError } from '@cache/core';
 import { createClusterClient, createSingleClient } from '../client-factory.js';
 import { DeadlineError, withDeadline } from '../deadline.js';
+import { integer } from '../link.js';
 import type { NodeRedisClient, NodeRedisCluster } from '../node-redis.js';
 import type { BusSettings } from './bus-target.js';
 
@@ -83,7 +84,7 @@ export class Publisher {
       if (state.lastError !== undefined) throw state.lastError;
       await state.ready;
     }
-    return Number(await state.client.sendCommand(['PUBLISH', channel, message]));
+    return integer(await state.client.sendCommand(['PUBLISH', channel, message]), 'PUBLISH');
   }
 
   #clusterClient(): Promise<NodeRedisCluster> {
@@ -114,7 +115,7 @@ export class Publisher {
 
   async #publishCluster(channel: string, message: string): Promise<number> {
     const cluster = await this.#clusterClient();
-    return Number(await cluster.sendCommand(channel, false, ['SPUBLISH', channel, message]));
+    return integer(await cluster.sendCommand(channel, false, ['SPUBLISH', channel, message]), 'SPUBLISH');
   }
 
   /** Closes the connection; publishes still in flight fail. */
