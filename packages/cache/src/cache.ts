@@ -1,4 +1,11 @@
-import { CacheError, type CacheKey, type CacheValue, isPromiseLike, type ReadInfo } from '@cache/core';
+import {
+  type Awaitable,
+  CacheError,
+  type CacheKey,
+  type CacheValue,
+  isPromiseLike,
+  type ReadInfo,
+} from '@cache/core';
 import type { CacheEvent, CacheEventType, CacheStats, StaleReason } from './events.js';
 import { Flight, type Loader } from './flight.js';
 import { type KeyInput, KeyMaker } from './keys.js';
@@ -19,6 +26,9 @@ export interface WrapOptions<A extends unknown[]> extends GetOrSetOptions {
   /** The key of one call, from its arguments. */
   readonly key: (...args: A) => KeyInput;
 }
+
+/** The source of hits served from a loaded value whose write is still under way. */
+const IN_FLIGHT = 'in-flight';
 
 /** Sentinel of a caller's own wait limit (soft or lock timeout) firing before the loader settled. */
 const WAITED_TOO_LONG: unique symbol = Symbol('waited too long');
@@ -75,7 +85,7 @@ export class Cache {
       return Promise.reject(error);
     }
     const flight = s.flights.get(key.canonical);
-    if (flight?.loaded === true) return Promise.resolve(this.#hit(key, flight.value as T, undefined));
+    if (flight?.loaded === true) return Promise.resolve(this.#hit(key, flight.value as T, IN_FLIGHT));
     const info: ReadInfo = {};
     let read: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
     try {
@@ -108,7 +118,7 @@ export class Cache {
       return Promise.reject(error);
     }
     const flight = s.flights.get(key.canonical);
-    if (flight?.loaded === true) return Promise.resolve(this.#hit(key, flight.value as T, undefined));
+    if (flight?.loaded === true) return Promise.resolve(this.#hit(key, flight.value as T, IN_FLIGHT));
     const info: ReadInfo = {};
     let read: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
     try {
@@ -308,7 +318,7 @@ export class Cache {
       if (state === 'stale') return this.#onStale(key, value, loader, options, now);
     }
     const flight = s.flights.get(key.canonical) as Flight<T> | undefined;
-    if (flight?.loaded === true) return Promise.resolve(this.#hit(key, flight.value as T, undefined));
+    if (flight?.loaded === true) return Promise.resolve(this.#hit(key, flight.value as T, IN_FLIGHT));
     this.#miss(key);
     return this.#load(key, loader, options, undefined);
   }
@@ -431,7 +441,8 @@ export class Cache {
     const onLate = options.keepLateResult
       ? (value: T) => {
           if (!flight.superseded && !flight.skipped && !s.closed && !s.flights.has(key.canonical)) {
-            s.track(this.#write(key, value, flight.lifetime, options));
+            const writing = this.#write(key, value, flight.lifetime, options);
+            if (writing !== undefined) s.track(writing);
           }
         }
       : undefined;
@@ -447,10 +458,12 @@ export class Cache {
           s.emitter.emit({ type: 'loaded', key: key.canonical, background, ms: s.now() - started });
         }
         if (flight.skipped || flight.superseded) return end();
+        const writing = this.#write(key, value, flight.lifetime, options);
+        if (writing === undefined) return end();
         flight.loaded = true;
         flight.value = value;
-        flight.writing = this.#write(key, value, flight.lifetime, options);
-        return flight.writing.then(end);
+        flight.writing = writing;
+        return writing.then(end);
       },
       (error: CacheError) => {
         end();
@@ -471,24 +484,27 @@ export class Cache {
     return flight;
   }
 
-  /** Stores a loaded value; a failure is reported, never thrown (the callers already have their value). */
+  /**
+   * Stores a loaded value; a failure is reported, never thrown (the callers already have their value).
+   * Returns `undefined` when the store answered synchronously (a memory tier), else the write under way.
+   */
   #write<T>(
     key: CacheKey,
     value: T,
     chosen: LifetimeOptions | undefined,
     options: ResolvedGetOrSetOptions,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     const s = this.#shared;
-    let entry: CacheValue<T>;
+    let pending: Awaitable<void>;
     try {
-      entry = s.entry(value, chosen === undefined ? options : checkLifetime(chosen, options));
+      const entry = s.entry(value, chosen === undefined ? options : checkLifetime(chosen, options));
+      pending = s.store.set(key, entry);
     } catch (error) {
       s.storeError(key, 'set', error);
-      return Promise.resolve();
+      return undefined;
     }
-    return new Promise<void>((resolve) => resolve(s.store.set(key, entry))).catch((error: unknown) =>
-      s.storeError(key, 'set', error),
-    );
+    if (!isPromiseLike(pending)) return undefined;
+    return Promise.resolve(pending).catch((error: unknown) => s.storeError(key, 'set', error));
   }
 }
 

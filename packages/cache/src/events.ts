@@ -54,7 +54,10 @@ export type CacheEventType = CacheEvent['type'];
 export interface CacheStats {
   /** Fresh values returned by `get` and `getOrSet`. */
   readonly hits: number;
-  /** Hits per tier label path (`"cache.memory"`, `"cache.redis"`); tiers that do not report count as `"store"`. */
+  /**
+   * Hits per tier label path (`"cache.memory"`, `"cache.redis"`); tiers that do not say count as `"store"`, and
+   * values just loaded whose write is still under way as `"in-flight"`.
+   */
   readonly hitsBySource: Readonly<Record<string, number>>;
   /** Stale values returned, for any reason. */
   readonly staleHits: number;
