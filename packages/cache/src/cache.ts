@@ -29,6 +29,8 @@ export interface WrapOptions<A extends unknown[]> extends GetOrSetOptions {
 
 /** The source of hits served from a loaded value whose write is still under way. */
 const IN_FLIGHT = 'in-flight';
+/** The source of hits served from values kept while the store failed (see `fallbackTtlMs`). */
+const FALLBACK = 'fallback';
 
 /** Sentinel of a caller's own wait limit (soft or lock timeout) firing before the loader settled. */
 const WAITED_TOO_LONG: unique symbol = Symbol('waited too long');
@@ -291,6 +293,8 @@ export class Cache {
     const s = this.#shared;
     if (s.onStoreError === 'throw') return Promise.reject(asCacheError(error, 'get', s.store.label, key));
     s.storeError(key, 'get', error);
+    const kept = s.keptForOutage(key);
+    if (kept !== undefined) return Promise.resolve(this.#hit(key, kept.data as T, FALLBACK));
     this.#miss(key);
     return Promise.resolve(undefined);
   }
@@ -304,7 +308,11 @@ export class Cache {
     callOptions: GetOrSetOptions | undefined,
   ): Promise<T> {
     const s = this.#shared;
-    if (error !== undefined) s.storeError(key, 'get', error);
+    if (error !== undefined) {
+      s.storeError(key, 'get', error);
+      const kept = s.keptForOutage(key);
+      if (kept !== undefined) return Promise.resolve(this.#hit(key, kept.data as T, FALLBACK));
+    }
     let options: ResolvedGetOrSetOptions;
     try {
       options = callOptions === undefined ? s.defaults : resolveGetOrSetOptions(callOptions, s.defaults);
@@ -501,10 +509,14 @@ export class Cache {
       pending = s.store.set(key, entry);
     } catch (error) {
       s.storeError(key, 'set', error);
+      s.keepForOutage(key, value);
       return undefined;
     }
     if (!isPromiseLike(pending)) return undefined;
-    return Promise.resolve(pending).catch((error: unknown) => s.storeError(key, 'set', error));
+    return Promise.resolve(pending).catch((error: unknown) => {
+      s.storeError(key, 'set', error);
+      s.keepForOutage(key, value);
+    });
   }
 }
 

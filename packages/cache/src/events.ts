@@ -56,7 +56,8 @@ export interface CacheStats {
   readonly hits: number;
   /**
    * Hits per tier label path (`"cache.memory"`, `"cache.redis"`); tiers that do not say count as `"store"`, and
-   * values just loaded whose write is still under way as `"in-flight"`.
+   * values just loaded whose write is still under way as `"in-flight"`, values kept while the store
+   * failed (`fallbackTtlMs`) as `"fallback"`.
    */
   readonly hitsBySource: Readonly<Record<string, number>>;
   /** Stale values returned, for any reason. */

@@ -91,6 +91,13 @@ export interface CacheOptions extends GetOrSetOptions {
    * When nothing listens to errors, they are written to `console.warn` (at most one line per kind per 10 s).
    */
   readonly onEvent?: (event: CacheEvent) => void;
+  /**
+   * While the store fails, how long a value this process loaded but could not store is served from the
+   * cache's own memory, so a sick store costs one loader call per key per `fallbackTtlMs` instead of one per
+   * request. Keep it within your coherence bound (`coherentTiers`' `maxStalenessMs`, 3000 ms by default);
+   * 0 turns it off. @default 1000
+   */
+  readonly fallbackTtlMs?: number;
   /** Clock in Unix milliseconds, for tests. @default Date.now */
   readonly now?: () => number;
 }
@@ -133,6 +140,9 @@ export function checkLifetime(options: LifetimeOptions, base: LifetimeOptions): 
     graceMs: duration(options.graceMs, 'graceMs') ?? base.graceMs ?? 0,
   };
 }
+
+/** Default of `fallbackTtlMs`: one second. */
+export const DEFAULT_FALLBACK_TTL_MS = 1_000;
 
 /** Default freshness: one minute. */
 export const DEFAULT_TTL_MS = 60_000;
@@ -196,6 +206,7 @@ export function checkCacheOptions(options: CacheOptions): void {
   if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
     throw invalid('createCache: maxBackgroundRefreshes must be an integer ≥ 0');
   }
+  duration(options.fallbackTtlMs, 'createCache: fallbackTtlMs');
   for (const name of ['waitUntil', 'onEvent', 'now'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
       throw invalid(`createCache: ${name} must be a function`);

@@ -2,10 +2,19 @@ import { type CacheBackend, CacheError, type CacheKey, type CacheOperation, Cach
 import { Counters, Emitter } from './events.js';
 import type { Flight } from './flight.js';
 import type { CacheOptions, LifetimeOptions, ResolvedGetOrSetOptions, StoreErrorPolicy } from './options.js';
-import { DEFAULTS, resolveGetOrSetOptions } from './options.js';
+import { DEFAULT_FALLBACK_TTL_MS, DEFAULTS, resolveGetOrSetOptions } from './options.js';
 
 /** Most keys remembered in fail-safe backoff at once; the oldest is forgotten first. */
 const BACKOFF_LIMIT = 10_000;
+/** Most values kept for a failing store at once; the oldest is forgotten first. */
+const FALLBACK_LIMIT = 10_000;
+
+/** Drops the oldest entry of `map` when it holds `limit` entries. */
+function makeRoom(map: Map<string, unknown>, limit: number): void {
+  if (map.size < limit) return;
+  const oldest = map.keys().next().value;
+  if (oldest !== undefined) map.delete(oldest);
+}
 
 /**
  * What a cache and all its namespaces share: the store, the loaders in flight, the fail-safe backoff, the
@@ -25,6 +34,9 @@ export class Shared {
   readonly backoff = new Map<string, number>();
   /** Background work (refreshes, writes after loads) not yet settled; `close()` waits for the writes. */
   readonly background = new Set<Promise<void>>();
+  /** Values loaded while the store failed to take them: canonical key → value and the instant it lapses. */
+  readonly #fallback = new Map<string, { readonly data: unknown; readonly until: number }>();
+  readonly #fallbackMs: number;
   readonly #waitUntil: ((work: Promise<unknown>) => void) | undefined;
   refreshing = 0;
   closed = false;
@@ -36,6 +48,7 @@ export class Shared {
     this.maxBackgroundRefreshes = options.maxBackgroundRefreshes ?? 32;
     this.now = options.now ?? Date.now;
     this.#waitUntil = options.waitUntil;
+    this.#fallbackMs = options.fallbackTtlMs ?? DEFAULT_FALLBACK_TTL_MS;
     if (options.onEvent !== undefined) this.emitter.on(options.onEvent);
   }
 
@@ -59,10 +72,7 @@ export class Shared {
     if (ms <= 0) return;
     const canonical = key.canonical;
     this.backoff.delete(canonical);
-    if (this.backoff.size >= BACKOFF_LIMIT) {
-      const oldest = this.backoff.keys().next().value;
-      if (oldest !== undefined) this.backoff.delete(oldest);
-    }
+    makeRoom(this.backoff, BACKOFF_LIMIT);
     this.backoff.set(canonical, this.now() + ms);
   }
 
@@ -73,6 +83,23 @@ export class Shared {
     if (until > now) return true;
     this.backoff.delete(key.canonical);
     return false;
+  }
+
+  /** Keeps a loaded value the store failed to take, for `fallbackTtlMs`. */
+  keepForOutage(key: CacheKey, data: unknown): void {
+    if (this.#fallbackMs <= 0) return;
+    this.#fallback.delete(key.canonical);
+    makeRoom(this.#fallback, FALLBACK_LIMIT);
+    this.#fallback.set(key.canonical, { data, until: this.now() + this.#fallbackMs });
+  }
+
+  /** The value kept for `key` while the store fails, if it has not lapsed. */
+  keptForOutage(key: CacheKey): { readonly data: unknown } | undefined {
+    const kept = this.#fallback.get(key.canonical);
+    if (kept === undefined) return undefined;
+    if (kept.until > this.now()) return kept;
+    this.#fallback.delete(key.canonical);
+    return undefined;
   }
 
   /** Reports a store failure the cache went on without. */
@@ -89,6 +116,7 @@ export class Shared {
   /** Stops a run from storing or serving its result, e.g. because a `set` or `delete` of its key came after. */
   supersede(key: CacheKey): Promise<void> {
     this.backoff.delete(key.canonical);
+    this.#fallback.delete(key.canonical);
     const flight = this.flights.get(key.canonical);
     if (flight === undefined) return Promise.resolve();
     flight.superseded = true;
