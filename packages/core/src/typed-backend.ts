@@ -2,7 +2,7 @@ import type { Backend, CacheBackend, ReadInfo } from './backend.js';
 import type { BackendLabel } from './backend-label.js';
 import type { CacheKey } from './cache-key.js';
 import type { CacheValue } from './cache-value.js';
-import { DEFAULT_MAX_DECOMPRESSED_BYTES } from './compressor.js';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES, overLimit } from './compressor.js';
 import type { DeleteStatus } from './delete-status.js';
 import { CacheError, type CacheOperation } from './errors.js';
 
@@ -12,7 +12,8 @@ const noop = (): void => undefined;
 export interface TypedLayerOptions {
   /**
    * Largest payload, in bytes after decompression, that `get` accepts; larger entries fail with
-   * `DECOMPRESS_LIMIT` instead of exhausting memory.
+   * `DECOMPRESS_LIMIT` before they are deserialized, whatever the compressor (none included). The stored bytes
+   * themselves have already been read by the backend by then.
    * @default 67108864 (64 MiB)
    */
   readonly maxDecompressedBytes?: number;
@@ -65,7 +66,11 @@ export function encodeValue<T>(
   return value.withData(bytes);
 }
 
-/** Reverses {@link encodeValue}: decompresses (bounded by `maxDecompressedBytes`), then deserializes. */
+/**
+ * Reverses {@link encodeValue}: decompresses (bounded by `maxDecompressedBytes`), then deserializes. The bound is
+ * checked here too, before deserializing, so it holds with a compressor that ignores its limit: the deserializer
+ * (which can take several times the payload in memory) never sees more than `maxDecompressedBytes`.
+ */
 export function decodeValue<T>(
   backend: Backend,
   key: CacheKey,
@@ -75,6 +80,7 @@ export function decodeValue<T>(
   let bytes: Uint8Array;
   try {
     bytes = backend.compressor.decompress(raw.data, maxDecompressedBytes);
+    if (bytes.byteLength > maxDecompressedBytes) throw overLimit(bytes.byteLength, maxDecompressedBytes);
   } catch (error) {
     throw failure(error, 'DECOMPRESS', `decompressing with "${backend.compressor.id}"`, backend, key, 'get');
   }

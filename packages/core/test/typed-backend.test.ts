@@ -18,7 +18,7 @@ import {
   toCacheBackend,
   urlEncoded,
 } from '../src/index.js';
-import { thrown } from './helpers/thrown.js';
+import { cacheErrorOf, thrown } from './helpers/thrown.js';
 
 const NOW = 1_700_000_000_000;
 
@@ -246,6 +246,52 @@ describe('toCacheBackend', () => {
       await b.cache.set(key, new CacheValue('x'));
       await b.cache.get(key);
       expect(configured.limits).toEqual([1234]);
+    });
+
+    /** A JSON format that counts the payloads it was asked to deserialize. */
+    function countingJson(): Format & { calls: number } {
+      const format = {
+        ...json,
+        calls: 0,
+        deserialize(bytes: Uint8Array) {
+          format.calls++;
+          return json.deserialize(bytes);
+        },
+      };
+      return format;
+    }
+
+    it('holds without a compressor: a payload over the limit is DECOMPRESS_LIMIT, never deserialized', async () => {
+      const format = countingJson();
+      const raw = new MapBackend(format, passthrough);
+      const { cache } = setup(raw, 16);
+      await cache.set(key, new CacheValue('x'.repeat(14)));
+      expect((await cache.get(key))?.data).toBe('x'.repeat(14));
+      await cache.set(key, new CacheValue('x'.repeat(15)));
+      const error = await thrown(() => cache.get(key));
+      expect(CacheError.is(error, 'DECOMPRESS_LIMIT')).toBe(true);
+      expect(error).toMatchObject({ key: key.canonical, backend: 'map', operation: 'get' });
+      expect(format.calls).toBe(1);
+    });
+
+    it('passthrough.decompress itself refuses bytes over its limit', () => {
+      expect(passthrough.decompress(new Uint8Array(4), 4)).toHaveLength(4);
+      cacheErrorOf(() => passthrough.decompress(new Uint8Array(5), 4), 'DECOMPRESS_LIMIT');
+    });
+
+    it('holds with a third-party compressor that ignores the limit', async () => {
+      const ignoresLimit: Compressor = {
+        id: 'careless',
+        compress: (bytes) => bytes,
+        decompress: (bytes) => Uint8Array.from([...bytes, ...bytes]),
+      };
+      const format = countingJson();
+      const raw = new MapBackend(format, ignoresLimit);
+      const { cache } = setup(raw, 16);
+      await raw.write(key, new CacheValue(new TextEncoder().encode('"xxxxxxx"')));
+      const error = await thrown(() => cache.get(key));
+      expect(CacheError.is(error, 'DECOMPRESS_LIMIT')).toBe(true);
+      expect(format.calls).toBe(0);
     });
 
     it.each([0, -1, 1.5, Number.NaN, 2 ** 60])('rejects %s', (max) => {

@@ -86,6 +86,20 @@ describe('foreign data at an entry key', () => {
     }
   });
 
+  it('a payload over maxDecompressedBytes without a compressor: DECOMPRESS_LIMIT, and a small one still reads', async () => {
+    const { key, redisKey } = slot();
+    const bounded = singleBackend({ namespace, valueFormat: json, maxDecompressedBytes: 1024 });
+    try {
+      // Planted by another program (no codec tag): a JSON array just over the limit.
+      await raw.hSet(redisKey, 'd', JSON.stringify(Array.from({ length: 600 }, (_, i) => i % 10)));
+      expect((await readError(bounded, key)).code).toBe('DECOMPRESS_LIMIT');
+      await raw.hSet(redisKey, 'd', '[1,2,3]');
+      expect((await bounded.get(key))?.data).toEqual([1, 2, 3]);
+    } finally {
+      await bounded.close();
+    }
+  });
+
   it('an entry written with another format: CODEC_MISMATCH, naming both codecs', async () => {
     const { key } = slot();
     const jsonWriter = singleBackend({ namespace, valueFormat: json });
