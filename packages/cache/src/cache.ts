@@ -182,6 +182,35 @@ export class Cache {
   }
 
   /**
+   * Removes every entry of this cache's namespace, child namespaces included, from the store (every tier of a
+   * composition); a cache without a namespace removes everything the store holds. Loads under way will not
+   * write back what was cleared. Needs a store with `clearPrefix` (memory, Redis, compositions of them);
+   * rejects when a tier may still serve entries, naming it.
+   */
+  clear(): Promise<void> {
+    const s = this.#shared;
+    try {
+      s.rejectIfClosed();
+      const clearPrefix = s.store.clearPrefix;
+      if (typeof clearPrefix !== 'function') {
+        throw new CacheError('INVALID_OPTIONS', `clear: the store "${s.store.label}" cannot clear by prefix`, {
+          backend: s.store.label,
+          operation: 'clear',
+        });
+      }
+      const prefix = this.#keys.prefix;
+      return s
+        .supersedePrefix(prefix)
+        .then(() => clearPrefix.call(s.store, prefix))
+        .catch((error: unknown) => {
+          throw asCacheError(error, 'clear', s.store.label, undefined);
+        });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
    * Memoizes `fn`: each call's key comes from `options.key(...args)`, and its result is cached with the
    * other options as by `getOrSet`.
    */

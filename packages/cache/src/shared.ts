@@ -1,4 +1,11 @@
-import { type CacheBackend, CacheError, type CacheKey, type CacheOperation, CacheValue } from '@cache/core';
+import {
+  type CacheBackend,
+  CacheError,
+  type CacheKey,
+  type CacheOperation,
+  CacheValue,
+  canonicalPrefix,
+} from '@cache/core';
 import { Counters, Emitter } from './events.js';
 import type { Flight } from './flight.js';
 import type { CacheOptions, LifetimeOptions, ResolvedGetOrSetOptions, StoreErrorPolicy } from './options.js';
@@ -63,8 +70,7 @@ export class Shared {
   entry<T>(data: T, lifetime: LifetimeOptions): CacheValue<T> {
     const ttlMs = lifetime.ttlMs ?? this.defaults.ttlMs;
     if (ttlMs === Number.POSITIVE_INFINITY) return new CacheValue(data);
-    const now = this.now();
-    return new CacheValue(data, now + ttlMs + (lifetime.graceMs ?? this.defaults.graceMs), now + ttlMs);
+    return CacheValue.fromTtl(data, { ttlMs, graceMs: lifetime.graceMs ?? this.defaults.graceMs }, this.now());
   }
 
   /** Remembers that `key`'s loader failed while a stale value existed. */
@@ -123,6 +129,22 @@ export class Shared {
     this.flights.delete(key.canonical);
     // Wait for a write already under way (so ours lands after it), never for a loader that may hang.
     return flight.writing ?? Promise.resolve();
+  }
+
+  /** {@link supersede} for every key under `prefix`: loads under way will not write back what is cleared. */
+  supersedePrefix(prefix: string): Promise<void> {
+    const head = canonicalPrefix(prefix);
+    const writes: Promise<void>[] = [];
+    for (const [canonical, flight] of this.flights) {
+      if (!canonical.startsWith(head)) continue;
+      flight.superseded = true;
+      this.flights.delete(canonical);
+      if (flight.writing !== undefined) writes.push(flight.writing);
+    }
+    for (const map of [this.backoff, this.#fallback]) {
+      for (const canonical of map.keys()) if (canonical.startsWith(head)) map.delete(canonical);
+    }
+    return Promise.all(writes).then(() => undefined);
   }
 
   rejectIfClosed(): void {

@@ -62,8 +62,22 @@ export interface CacheBackend {
   set<T>(key: CacheKey, value: CacheValue<T>): Awaitable<void>;
   /** Removes the entry at `key`. */
   delete(key: CacheKey): Awaitable<DeleteStatus>;
+  /**
+   * Optional: removes every entry whose key prefix (`CacheKey.prefix`) starts with `prefix`; `""` removes
+   * every entry the backend holds (within its own namespace, for a shared store). Resolves once they are gone
+   * from every tier it owns; rejects when a tier may still serve one. `@cache/cache` needs it for `clear()`.
+   */
+  clearPrefix?(prefix: string): Promise<void>;
   /** Releases connections and timers the backend owns. */
   close?(): Promise<void>;
+}
+
+/**
+ * The start of the canonical string (`CacheKey.canonical`) of every key whose prefix starts with `prefix`:
+ * JSON escapes character by character, so a prefix of the text gives a prefix of the canonical string.
+ */
+export function canonicalPrefix(prefix: string): string {
+  return `[${JSON.stringify(prefix).slice(0, -1)}`;
 }
 
 /** What a backend promises, declared to the conformance suite and to compositions. */

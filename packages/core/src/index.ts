@@ -1,6 +1,7 @@
 export type { Awaitable } from './awaitable.js';
 export { isPromiseLike } from './awaitable.js';
 export type { Backend, BackendCapabilities, CacheBackend, ReadInfo } from './backend.js';
+export { canonicalPrefix } from './backend.js';
 export { BackendLabel } from './backend-label.js';
 export type { CacheKeyOptions, KeyPart, KeyPartsInput } from './cache-key.js';
 export { CacheKey } from './cache-key.js';

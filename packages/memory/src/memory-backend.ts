@@ -5,6 +5,7 @@ import {
   CacheError,
   type CacheKey,
   type CacheValue,
+  canonicalPrefix,
   DeleteStatus,
   type ReadInfo,
 } from '@cache/core';
@@ -173,6 +174,22 @@ export class MemoryBackend implements CacheBackend {
     this.#slotsUsed = 0;
     this.#bytes = 0;
     this.#expiring = 0;
+  }
+
+  /**
+   * Removes every entry whose key prefix starts with `prefix` (`""`: every entry), in one pass over the
+   * cache; for `@cache/cache`'s `clear()` of a namespace.
+   */
+  clearPrefix(prefix: string): Promise<void> {
+    if (prefix === '') {
+      this.clear();
+      return Promise.resolve();
+    }
+    const head = canonicalPrefix(prefix);
+    for (const [canonical, entry] of this.#map) {
+      if (canonical.startsWith(head)) this.#remove(entry);
+    }
+    return Promise.resolve();
   }
 
   /** Removes every expired entry now, in one pass over the cache, and returns how many it removed. */

@@ -170,6 +170,45 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
   }
 
   /**
+   * Removes every entry whose key prefix starts with `prefix` from both layers at once (nested compositions
+   * included); L2 reads in flight will not refill L1 with what was removed. Needs `clearPrefix` on both
+   * layers (`INVALID_OPTIONS` otherwise); rejects, naming the layer, when one failed, since it may still
+   * serve entries.
+   */
+  clearPrefix(prefix: string): Promise<void> {
+    return this.#clearPrefix(prefix);
+  }
+
+  async #clearPrefix(prefix: string): Promise<void> {
+    const pair = this.#pair;
+    const l1 = this.l1 as CacheBackend;
+    const l2 = this.l2 as CacheBackend;
+    for (const [layer, name] of [
+      [l1, 'L1'],
+      [l2, 'L2'],
+    ] as const) {
+      if (typeof layer.clearPrefix !== 'function') {
+        throw new CacheError(
+          'INVALID_OPTIONS',
+          `clearPrefix: ${name} ("${layer.label}") of "${this.label}" cannot clear by prefix`,
+          { backend: this.label, operation: 'clear' },
+        );
+      }
+    }
+    pair.guard.beginClear();
+    try {
+      const o1 = attempt(() => (l1.clearPrefix as (prefix: string) => Promise<void>).call(l1, prefix));
+      const o2 = attempt(() => (l2.clearPrefix as (prefix: string) => Promise<void>).call(l2, prefix));
+      await both(o1, o2, (a, b) => {
+        const error = pair.failure('clear', undefined, failureOf(a), failureOf(b));
+        if (error !== undefined) throw error;
+      });
+    } finally {
+      pair.guard.endClear();
+    }
+  }
+
+  /**
    * Drops every near copy: clears L1 and, when L2 is a composition, its near layers too. L2 reads in flight
    * will not refill. A coherence layer calls this when it can no longer trust L1 (after a disconnect). Needs
    * an L1 with `clear()`; a nested composition whose L1 has none fails with `INVALID_OPTIONS`.

@@ -99,6 +99,17 @@ export class FaultyBackend<B extends CacheBackend = CacheBackend> implements Cac
     return this.#call('delete', () => this.inner.delete(key));
   }
 
+  /** Clears by prefix in the inner backend (`INVALID_OPTIONS` when it cannot). Never disturbed. */
+  clearPrefix(prefix: string): Promise<void> {
+    const inner = this.inner as CacheBackend;
+    if (typeof inner.clearPrefix !== 'function') {
+      return Promise.reject(
+        new CacheError('INVALID_OPTIONS', `clearPrefix: "${this.label}" wraps a backend that cannot clear by prefix`),
+      );
+    }
+    return inner.clearPrefix(prefix);
+  }
+
   /** Closes the inner backend. Never disturbed. */
   close(): Promise<void> {
     return this.inner.close?.() ?? Promise.resolve();
