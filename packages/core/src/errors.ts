@@ -13,6 +13,9 @@
  * - `PROTOCOL`: the server's reply is not what the protocol promises for the command (a broken server or proxy):
  *   an integer command answered `+OK` or null, a malformed `SCAN` page. Never turned into an answer.
  * - `VALUE_TOO_LARGE`: a value exceeds what the backend accepts.
+ * - `CIRCUIT_OPEN`: a circuit breaker refused the call without trying the store, after repeated failures; the
+ *   message says when it probes again. Retryable.
+ * - `OVERLOADED`: too many operations were in flight on the backend (its `maxInFlight`); refused at once. Retryable.
  * - `ALL_LAYERS_FAILED`: every layer of a composition failed; `cause` holds their errors.
  * - `BACKEND`: any other failure of the underlying store; see `cause`.
  * - `LOADER_FAILED`: a cache's loader (the function that computes a missing value) threw or rejected, and no
@@ -40,6 +43,8 @@ export type CacheErrorCode =
   | 'CORRUPT_ENTRY'
   | 'PROTOCOL'
   | 'VALUE_TOO_LARGE'
+  | 'CIRCUIT_OPEN'
+  | 'OVERLOADED'
   | 'ALL_LAYERS_FAILED'
   | 'BACKEND'
   | 'LOADER_FAILED'
@@ -74,7 +79,13 @@ export interface CacheErrorDetails {
 }
 
 const MAX_KEY_IN_ERROR = 256;
-const RETRYABLE: ReadonlySet<CacheErrorCode> = new Set(['CONNECTION', 'TIMEOUT', 'CLOSED']);
+const RETRYABLE: ReadonlySet<CacheErrorCode> = new Set([
+  'CONNECTION',
+  'TIMEOUT',
+  'CLOSED',
+  'CIRCUIT_OPEN',
+  'OVERLOADED',
+]);
 
 /**
  * The one error class of every `@cache` package. Errors from libraries underneath are wrapped, kept as `cause`.
@@ -102,7 +113,10 @@ export class CacheError extends Error {
     this.operation = details.operation;
   }
 
-  /** True for failures that may pass by themselves (connection lost, timeout): worth retrying later. */
+  /**
+   * True for failures that may pass by themselves (connection lost, timeout, breaker open, overloaded): worth
+   * retrying later. A circuit breaker counts these, and only these, as signs of a sick store.
+   */
   get retryable(): boolean {
     return RETRYABLE.has(this.code);
   }

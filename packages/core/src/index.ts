@@ -39,3 +39,17 @@ export type {
   ResolvedCompositionOptions,
   WritePolicy,
 } from './composition/options.js';
+
+// Failure envelope: a circuit breaker with a bound on calls in flight, and the backend decorator built on it.
+export type { BreakerCallDetails } from './breaker/circuit-breaker.js';
+export { CircuitBreaker } from './breaker/circuit-breaker.js';
+export { BreakerBackend, breaker } from './breaker/breaker-backend.js';
+export type {
+  BreakerCounters,
+  BreakerListener,
+  BreakerReason,
+  BreakerState,
+  BreakerStateChange,
+} from './breaker/events.js';
+export type { BreakerOptions, ResolvedBreakerOptions } from './breaker/options.js';
+export { BREAKER_DEFAULTS, isRetryableFailure, resolveBreakerOptions } from './breaker/options.js';
