@@ -1,6 +1,6 @@
 import { CacheError } from '@cache/core';
 import { parseAddress, type RedisAddress } from './address.js';
-import { resolveBackoff } from './backoff.js';
+import { reconnectStrategy, resolveBackoff } from './backoff.js';
 import { type ConnectionSettings, createClusterClient, createSingleClient } from './client-factory.js';
 import { ClusterLink } from './cluster-link.js';
 import type { RedisLink } from './link.js';
@@ -36,8 +36,13 @@ export function createLink(options: RedisBackendOptions, connectTimeoutMs: numbe
     const address = parseAddress(options.url);
     const settings = connectionSettings(options, address, connectTimeoutMs);
     const database = options.database ?? address.database;
+    // node-redis' own retries are off: the link times them, on a timer it clears when closed.
+    const once = { ...settings, backoff: resolveBackoff({ retries: 0 }) };
     return new SingleLink(
-      { create: () => createSingleClient(address, settings, database) },
+      {
+        create: () => createSingleClient(address, once, database),
+        retry: reconnectStrategy(settings.backoff),
+      },
       connectTimeoutMs,
     );
   }

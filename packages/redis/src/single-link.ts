@@ -11,6 +11,7 @@ import {
   scanPage,
 } from './link.js';
 import type { NodeRedisClient, RedisArg } from './node-redis.js';
+import { Reconnector, type RetryDelay } from './reconnect.js';
 
 interface Waiter {
   resolve(client: NodeRedisClient): void;
@@ -29,6 +30,12 @@ class ClientState {
     this.lastError = error;
     this.settle(error);
   };
+  /** Told when node-redis stopped the client for good (ours always stop at the first failure). */
+  onTerminated: ((error: unknown) => void) | undefined;
+  readonly onTerminatedEvent = (error: unknown): void => {
+    this.onError(error);
+    this.onTerminated?.(error);
+  };
   readonly onEnd = (): void => {
     this.lastError ??= new CacheError('CONNECTION', 'the Redis client was closed');
     this.settle(this.lastError);
@@ -37,13 +44,13 @@ class ClientState {
     client.on('ready', this.onReady);
     client.on('error', this.onError);
     client.on('end', this.onEnd);
-    client.on('terminated', this.onError);
+    client.on('terminated', this.onTerminatedEvent);
   }
   detach(): void {
     this.client.off('ready', this.onReady);
     this.client.off('error', this.onError);
     this.client.off('end', this.onEnd);
-    this.client.off('terminated', this.onError);
+    this.client.off('terminated', this.onTerminatedEvent);
   }
   settle(error: unknown): void {
     const waiters = this.waiters;
@@ -56,8 +63,13 @@ class ClientState {
   }
 }
 
-/** Where a single-node link gets its client: made by the backend (owned) or given by the user. */
-export type ClientSource = { readonly create: () => NodeRedisClient } | { readonly given: NodeRedisClient };
+/**
+ * Where a single-node link gets its client: made by the backend (owned, with node-redis' retries off, and `retry`
+ * timing the next attempt) or given by the user.
+ */
+export type ClientSource =
+  | { readonly create: () => NodeRedisClient; readonly retry: RetryDelay }
+  | { readonly given: NodeRedisClient };
 
 /**
  * A single Redis node through one node-redis client (commands are auto-pipelined, so one connection serves any
@@ -68,6 +80,7 @@ export type ClientSource = { readonly create: () => NodeRedisClient } | { readon
 export class SingleLink implements RedisLink {
   readonly #source: ClientSource;
   readonly #probeTimeoutMs: number;
+  readonly #reconnector: Reconnector | undefined;
   #state: ClientState | undefined;
   #probing = false;
   #closed = false;
@@ -75,6 +88,7 @@ export class SingleLink implements RedisLink {
   constructor(source: ClientSource, probeTimeoutMs: number) {
     this.#source = source;
     this.#probeTimeoutMs = probeTimeoutMs;
+    this.#reconnector = 'create' in source ? new Reconnector(source.retry) : undefined;
   }
 
   get connected(): boolean {
@@ -96,6 +110,8 @@ export class SingleLink implements RedisLink {
       if (!('create' in this.#source)) {
         return Promise.reject(new CacheError('CONNECTION', 'the node-redis client passed in is closed'));
       }
+      // Between two background attempts, fail fast with the reason rather than open yet another connection.
+      if (this.#reconnector?.pending && state.lastError !== undefined) return Promise.reject(state.lastError);
       state = this.#attach(state);
     }
     if (state.client.isReady) return Promise.resolve(state.client);
@@ -111,6 +127,16 @@ export class SingleLink implements RedisLink {
     const client = 'create' in this.#source ? this.#source.create() : this.#source.given;
     const state = new ClientState(client);
     this.#state = state;
+    const reconnector = this.#reconnector;
+    if (reconnector !== undefined) {
+      client.on('ready', () => reconnector.connected());
+      state.onTerminated = (error) => {
+        // Reconnect in the background, as node-redis would, but on a timer close() can clear.
+        reconnector.lost(error, () => {
+          if (this.#state === state && !this.#closed) this.#attach(state);
+        });
+      };
+    }
     if (!client.isOpen) {
       client.connect().catch((error: unknown) => {
         state.lastError ??= error;
@@ -201,6 +227,7 @@ export class SingleLink implements RedisLink {
   async close(timeoutMs: number): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#reconnector?.close();
     const state = this.#state;
     this.#state = undefined;
     if (state === undefined) return;

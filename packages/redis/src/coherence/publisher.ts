@@ -2,6 +2,8 @@ import { CacheError } from '@cache/core';
 import { createClusterClient, createSingleClient } from '../client-factory.js';
 import { DeadlineError, withDeadline } from '../deadline.js';
 import { integer } from '../link.js';
+import { reconnectStrategy, resolveBackoff } from '../backoff.js';
+import { Reconnector } from '../reconnect.js';
 import type { NodeRedisClient, NodeRedisCluster } from '../node-redis.js';
 import type { BusSettings } from './bus-target.js';
 
@@ -37,6 +39,7 @@ class SingleState {
 export class Publisher {
   readonly #settings: BusSettings;
   readonly #timeoutMs: number;
+  readonly #reconnector: Reconnector;
   #single: SingleState | undefined;
   #cluster:
     | { client: NodeRedisCluster; ready: Promise<NodeRedisCluster>; failed: boolean; connected: boolean }
@@ -46,6 +49,7 @@ export class Publisher {
   constructor(settings: BusSettings, timeoutMs: number) {
     this.#settings = settings;
     this.#timeoutMs = timeoutMs;
+    this.#reconnector = new Reconnector(reconnectStrategy(settings.publisher.backoff));
   }
 
   /** Publishes `message` on `channel`; resolves with the number of subscribers that received it. */
@@ -69,10 +73,21 @@ export class Publisher {
     const target = this.#settings.target;
     if (target.mode !== 'single') throw new Error('not a single-node target');
     let state = this.#single;
+    // Between two background attempts, the stopped client answers with its last error.
+    if (state !== undefined && !state.client.isOpen && this.#reconnector.pending) return state;
     if (state === undefined || !state.client.isOpen) {
-      // First use, or node-redis gave up reconnecting (it does on an AUTH failure): start afresh.
+      // First use, or the last client stopped: start afresh. node-redis' retries are off (its timer cannot be
+      // cancelled by close()); the reconnector times the next attempt instead.
       state?.client.destroy();
-      state = new SingleState(createSingleClient(target.address, this.#settings.publisher, undefined));
+      const settings = { ...this.#settings.publisher, backoff: resolveBackoff({ retries: 0 }) };
+      const fresh = new SingleState(createSingleClient(target.address, settings, undefined));
+      fresh.client.on('ready', () => this.#reconnector.connected());
+      fresh.client.on('terminated', (error: unknown) =>
+        this.#reconnector.lost(error, () => {
+          if (this.#single === fresh && !this.#closed) this.#singleState();
+        }),
+      );
+      state = fresh;
       this.#single = state;
     }
     return state;
@@ -122,6 +137,7 @@ export class Publisher {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#reconnector.close();
     const client = this.#single?.client ?? this.#cluster?.client;
     // A connection that never came up has nothing to flush: drop it rather than wait for it.
     const up = this.#single?.client.isReady ?? this.#cluster?.connected ?? false;
