@@ -5,6 +5,7 @@
  * suite's table and replaces that suite's section of RESULTS.md.
  */
 import { parseArgs } from 'node:util';
+import { cacheSuite } from './cases/cache.js';
 import { compressSuite } from './cases/compress.js';
 import { formatsSuite } from './cases/formats.js';
 import { memorySuite } from './cases/memory.js';
@@ -25,6 +26,7 @@ const SUITES: readonly Suite[] = [
   redisSuite,
   redisClusterSuite,
   tieredSuite,
+  cacheSuite,
 ];
 
 const RESULTS_FILE = new URL('../RESULTS.md', import.meta.url);
@@ -78,7 +80,8 @@ async function runSuite(suite: Suite, env: BenchEnv, options: TimingOptions): Pr
     log(`${suite.id} / ${testCase.name}`);
     results.push(...(await runCase(testCase, options, log)));
   }
-  return { ...base, redis, results };
+  const extras = (await suite.extras?.(env, log)) ?? [];
+  return { ...base, redis, results, extras };
 }
 
 async function main(): Promise<number> {

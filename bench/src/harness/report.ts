@@ -14,6 +14,8 @@ export interface SuiteReport {
   readonly results: readonly CaseResult[];
   /** Set when the whole suite could not run (no Redis, say). */
   readonly skipped?: string;
+  /** Markdown blocks of the suite's {@link Suite.extras}, printed after the table. */
+  readonly extras?: readonly string[];
 }
 
 /** 3 significant digits with k/M suffixes: 17.7M, 54.1k, 850. */
@@ -99,7 +101,7 @@ export function renderSection(report: SuiteReport): string {
     for (const t of targets) {
       const verdict = t.ratio === undefined ? 'not measured' : t.met ? 'met' : 'NOT met';
       lines.push(
-        `- ${t.label}: ${t.text}, i.e. ${t.contender} ops/s ÷ reference ≥ ${t.minRatio}: ` +
+        `- ${t.label}: ${t.text}, i.e. ${t.contender} ops/s ÷ ${t.versus} ops/s ≥ ${t.minRatio}: ` +
           `${formatRatio(t.ratio)}, **${verdict}**`,
       );
     }
@@ -115,5 +117,6 @@ export function renderSection(report: SuiteReport): string {
     for (const [name, note] of notes) lines.push(`- ${name}: ${note}`);
     lines.push('');
   }
+  for (const extra of report.extras ?? []) lines.push(extra, '');
   return lines.join('\n').trimEnd();
 }

@@ -23,6 +23,8 @@ export interface ContenderResult {
 /** A target checked for one of our contenders. */
 export interface TargetResult {
   readonly contender: string;
+  /** What the contender was divided by: `reference`, or a peer's name. */
+  readonly versus: string;
   readonly text: string;
   readonly minRatio: number;
   readonly ratio: number | undefined;
@@ -167,7 +169,20 @@ function summarise(
       if (result.role !== 'ours') continue;
       const { minRatio, text } = testCase.target;
       const met = result.ratio !== undefined && result.ratio >= minRatio;
-      targets.push({ contender: result.name, text, minRatio, ratio: result.ratio, met });
+      targets.push({ contender: result.name, versus: 'reference', text, minRatio, ratio: result.ratio, met });
+    }
+  }
+  if (testCase.peerTarget !== undefined) {
+    const { minRatio, text } = testCase.peerTarget;
+    for (const result of contenders) {
+      if (result.role !== 'ours') continue;
+      for (const peer of contenders) {
+        if (peer.role !== 'peer') continue;
+        const quotient = result.opsPerSec / peer.opsPerSec;
+        const ratio = Number.isFinite(quotient) ? quotient : undefined;
+        const met = ratio !== undefined && ratio >= minRatio;
+        targets.push({ contender: result.name, versus: peer.name, text, minRatio, ratio, met });
+      }
     }
   }
   return { label, contenders, targets };

@@ -62,6 +62,8 @@ export interface Case {
   readonly timing: Timing;
   readonly expect?: Expectation;
   readonly target?: Target;
+  /** A goal of ours ops/s divided by each peer's ops/s (rather than the reference's), reported per peer. */
+  readonly peerTarget?: Target;
   readonly contenders: readonly Contender[];
   /** When set, the case is not run and its rows say why (e.g. the Redis it needs is missing). */
   readonly skip?: string;
@@ -88,4 +90,9 @@ export interface Suite {
   readonly requires?: readonly Requirement[];
   /** Builds the cases. Data the contenders share may be built here (it is untimed); each one's own state belongs in its `setup`. */
   cases(env: BenchEnv): Promise<readonly Case[]> | readonly Case[];
+  /**
+   * Measurements that are not ops/s (a stampede's loader calls, latencies through an outage), run after the
+   * cases; each returns a Markdown block printed under the suite's table.
+   */
+  extras?(env: BenchEnv, log: (line: string) => void): Promise<readonly string[]>;
 }
