@@ -91,13 +91,13 @@ describe('CircuitBreaker', () => {
   it('counts only failures that say the store is sick (retryable CacheErrors by default)', async () => {
     const { circuit, failTimes } = setup();
     await failTimes(2, 'CONNECTION');
-    for (const code of ['DESERIALIZE', 'CORRUPT_ENTRY', 'INVALID_KEY', 'DECOMPRESS'] as const) {
+    for (const code of ['DESERIALIZE', 'CORRUPT_ENTRY', 'INVALID_KEY', 'DECOMPRESS', 'CLOSED'] as const) {
       await failTimes(5, code);
     }
     await thrown(() => circuit.run(() => Promise.reject(new Error('plain'))));
     expect(circuit.state).toBe('closed');
     expect(circuit.consecutiveFailures).toBe(2);
-    await failTimes(1, 'CLOSED');
+    await failTimes(1, 'OVERLOADED');
     expect(circuit.state).toBe('open');
   });
 

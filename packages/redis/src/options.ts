@@ -1,4 +1,4 @@
-import type { Compressor, Format, KeyFormat } from '@cache/core';
+import type { BreakerOptions, Compressor, Format, KeyFormat } from '@cache/core';
 import type { BackoffOptions } from './backoff.js';
 import type { NodeRedisClient, NodeRedisCluster } from './node-redis.js';
 
@@ -91,6 +91,15 @@ export interface RedisBackendSettings {
    * @default 2000
    */
   readonly responseTimeoutMs?: number;
+  /**
+   * The circuit breaker every read, write, remove and clear goes through (see `CircuitBreaker` in @cache/core):
+   * after `failureThreshold` consecutive `TIMEOUT`/`CONNECTION` failures it opens, and every operation fails at
+   * once with `CIRCUIT_OPEN` instead of waiting out `responseTimeoutMs`, until a probe after `openMs` succeeds.
+   * More than `maxInFlight` operations at once fail at once with `OVERLOADED`. `false` turns both off.
+   * @default on: failureThreshold 5, openMs 5000 (doubling after each failed probe up to maxOpenMs 60000),
+   * halfOpenProbes 1, maxInFlight 1000, the backend's `label` and `now`
+   */
+  readonly breaker?: BreakerOptions | false;
   /** Reconnection policy of the connections the backend opens. @default retries Infinity, base 2, 50 ms to 2 s */
   readonly reconnect?: BackoffOptions;
   /** Largest payload `get` decompresses, in bytes. @default 67108864 (64 MiB) */

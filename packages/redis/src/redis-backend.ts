@@ -3,6 +3,7 @@ import {
   type BackendCapabilities,
   CacheError,
   type CacheKey,
+  CircuitBreaker,
   type CacheOperation,
   type CacheValue,
   type Compressor,
@@ -41,7 +42,9 @@ function positiveMs(value: number | undefined, fallback: number, name: string): 
  * the layout hitbox reads and writes, so a TypeScript and a Rust service can share entries.
  *
  * It is both levels of the contract: the typed `get`/`set`/`delete` users call (serialize, then compress), and the
- * raw `read`/`write`/`remove` on bytes. Every operation has a deadline; failures are `CacheError`s with stable codes.
+ * raw `read`/`write`/`remove` on bytes. Every operation has a deadline and goes through a circuit breaker (option
+ * `breaker`), so a dead or frozen Redis costs one deadline per operation only until the breaker opens; failures
+ * are `CacheError`s with stable codes.
  *
  * @example
  * ```ts
@@ -64,6 +67,11 @@ export class RedisBackend extends TypedBackend implements Backend {
   readonly namespace: string;
   /** What this backend promises, for the conformance suite and compositions. */
   readonly capabilities: BackendCapabilities;
+  /**
+   * The circuit breaker its operations go through, for its state, counters and state changes
+   * (`circuit.subscribe(...)`); `undefined` with `breaker: false`.
+   */
+  readonly circuit: CircuitBreaker | undefined;
 
   readonly #link: RedisLink;
   readonly #namespace: Buffer;
@@ -94,6 +102,14 @@ export class RedisBackend extends TypedBackend implements Backend {
       DEFAULT_CONNECT_TIMEOUT_MS,
       'connectTimeoutMs',
     );
+    this.circuit =
+      options.breaker === false
+        ? undefined
+        : new CircuitBreaker({
+            label: this.label,
+            ...(options.now === undefined ? {} : { now: options.now }),
+            ...options.breaker,
+          });
     this.#link = createLink(options, connectTimeoutMs);
   }
 
@@ -143,19 +159,31 @@ export class RedisBackend extends TypedBackend implements Backend {
     });
   }
 
-  /** Encodes `key` for Redis and runs `send` with it under the deadline; a key that cannot be encoded rejects. */
+  /** Runs `work` through the circuit breaker, which may refuse it at once (`CIRCUIT_OPEN`, `OVERLOADED`). */
+  #guarded<T>(operation: CacheOperation, key: CacheKey | undefined, work: () => Promise<T>): Promise<T> {
+    const circuit = this.circuit;
+    if (circuit === undefined) return work();
+    return circuit.run(work, key === undefined ? { operation } : { operation, key: key.canonical });
+  }
+
+  /**
+   * Encodes `key` for Redis and runs `send` with it under the deadline, through the breaker; a key that cannot be
+   * encoded rejects.
+   */
   #command<T>(
     operation: CacheOperation,
     key: CacheKey,
     send: (redisKey: RedisArg) => Promise<T>,
   ): Promise<T> {
-    let work: Promise<T>;
-    try {
-      work = send(this.#redisKey(key));
-    } catch (error) {
-      return Promise.reject(toCacheError(error, operation, this.label, key.canonical));
-    }
-    return this.#run(operation, key, work);
+    return this.#guarded(operation, key, () => {
+      let work: Promise<T>;
+      try {
+        work = send(this.#redisKey(key));
+      } catch (error) {
+        return Promise.reject(toCacheError(error, operation, this.label, key.canonical));
+      }
+      return this.#run(operation, key, work);
+    });
   }
 
   /** Reads the entry at `key` in one round trip (`HMGET d s e c` + `PTTL`), or `undefined` on a miss. */
@@ -210,7 +238,7 @@ export class RedisBackend extends TypedBackend implements Backend {
     const pattern = Buffer.concat([escapeGlob(Buffer.from(start, 'utf8')), Buffer.from('*')]);
     const deadline = <T>(work: Promise<T>): Promise<T> => this.#run('clear', undefined, work);
     try {
-      return await this.#link.removeMatching(pattern, deadline);
+      return await this.#guarded('clear', undefined, () => this.#link.removeMatching(pattern, deadline));
     } catch (error) {
       throw toCacheError(error, 'clear', this.label, undefined);
     }

@@ -1,6 +1,7 @@
 // Redis stopped, frozen or absent: every operation fails with a typed error within its deadline, nothing hangs,
 // nothing escapes as an unhandled 'error' or rejection (vitest fails the run on those), and the same backend
-// serves again once Redis is back. Each case runs its own server on ports 18000-18009.
+// serves again once Redis is back. Each case runs its own server on ports 18000-18009. The breaker is off here:
+// these cases are about the deadlines underneath it (breaker.test.ts has the breaker on a frozen server).
 import { CacheError, CacheKey, CacheValue } from '@cache/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisBackend } from '../src/index.js';
@@ -27,6 +28,7 @@ async function setUp(port: number, start = true): Promise<{ server: TestServer; 
     responseTimeoutMs: DEADLINE_MS,
     connectTimeoutMs: 500,
     reconnect: { delayMs: 20, maxDelayMs: 200 },
+    breaker: false,
   });
   backends.push(redis);
   return { server, redis };
@@ -127,6 +129,7 @@ describe('faults', () => {
       responseTimeoutMs: DEADLINE_MS,
       connectTimeoutMs: 500,
       reconnect: { retries: 2, delayMs: 20, maxDelayMs: 50 },
+      breaker: false,
     });
     backends.push(redis);
     await redis.set(key, value);

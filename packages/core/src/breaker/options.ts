@@ -29,7 +29,8 @@ export interface BreakerOptions {
   /**
    * Which errors say the store is sick and count toward opening. Other errors (a value that does not
    * deserialize, an invalid key) neither count nor reset the count.
-   * @default a `CacheError` whose `retryable` is true (`CONNECTION`, `TIMEOUT`, `CLOSED`, `CIRCUIT_OPEN`, `OVERLOADED`)
+   * @default {@link isRetryableFailure}: a retryable `CacheError` but `CLOSED` (`CONNECTION`, `TIMEOUT`,
+   * `CIRCUIT_OPEN` and `OVERLOADED` of a backend inside)
    */
   readonly isFailure?: (error: unknown) => boolean;
   /**
@@ -69,9 +70,12 @@ export interface ResolvedBreakerOptions {
   readonly now: () => number;
 }
 
-/** A `CacheError` whose code says the store may recover by itself. */
+/**
+ * The default of `BreakerOptions.isFailure`: a retryable `CacheError` (the store may recover by itself), except
+ * `CLOSED`, which says the backend was closed by its owner, not that the store is sick.
+ */
 export function isRetryableFailure(error: unknown): boolean {
-  return CacheError.is(error) && error.retryable;
+  return CacheError.is(error) && error.retryable && error.code !== 'CLOSED';
 }
 
 function count(value: number | undefined, fallback: number, name: string, infinite = false): number {
