@@ -110,7 +110,11 @@ export class Cache {
    * see the guide (`docs/caching-a-function.md`). Store failures never fail this call: a failed read is a
    * miss, a failed write is reported.
    */
-  getOrSet<T>(input: KeyInput, loader: Loader<T>, options?: GetOrSetOptions): Promise<T> {
+  getOrSet<T, S = T>(input: KeyInput, loader: Loader<T, S>, options?: GetOrSetOptions): Promise<T> {
+    return this.#getOrSet(input, loader as unknown as Loader<T>, options);
+  }
+
+  #getOrSet<T>(input: KeyInput, loader: Loader<T>, options: GetOrSetOptions | undefined): Promise<T> {
     const s = this.#shared;
     let key: CacheKey;
     try {
@@ -193,10 +197,14 @@ export class Cache {
       s.rejectIfClosed();
       const clearPrefix = s.store.clearPrefix;
       if (typeof clearPrefix !== 'function') {
-        throw new CacheError('INVALID_OPTIONS', `clear: the store "${s.store.label}" cannot clear by prefix`, {
-          backend: s.store.label,
-          operation: 'clear',
-        });
+        throw new CacheError(
+          'INVALID_OPTIONS',
+          `clear: the store "${s.store.label}" cannot clear by prefix`,
+          {
+            backend: s.store.label,
+            operation: 'clear',
+          },
+        );
       }
       const prefix = this.#keys.prefix;
       return s
@@ -252,10 +260,7 @@ export class Cache {
   ): () => void {
     if (typeof typeOrListener === 'function') return this.#shared.emitter.on(typeOrListener);
     if (typeof listener !== 'function') throw new CacheError('INVALID_OPTIONS', 'on() needs a listener');
-    const only = listener as (event: CacheEvent) => void;
-    return this.#shared.emitter.on((event) => {
-      if (event.type === typeOrListener) only(event);
-    });
+    return this.#shared.emitter.on(listener as (event: CacheEvent) => void, typeOrListener);
   }
 
   /**

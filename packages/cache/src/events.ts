@@ -127,30 +127,42 @@ export class Counters {
 
 type Listener = (event: CacheEvent) => void;
 
+interface Subscription {
+  readonly listener: Listener;
+  /** The one event type it wants, or `undefined` for every event. */
+  readonly type: CacheEventType | undefined;
+}
+
 const ERROR_EVENTS: ReadonlySet<CacheEventType> = new Set(['loader-error', 'fail-safe', 'store-error']);
 const WARN_INTERVAL_MS = 10_000;
 
 /**
  * Delivers events to listeners. Nothing is built when nobody listens (`active` is false), so the hit path
- * pays one boolean check. Errors nobody listens to go to `console.warn`, one line per kind per 10 s.
+ * pays one boolean check. An error event that no listener takes goes to `console.warn`, one line per kind
+ * per 10 s: a listener of `'hit'` alone does not silence `store-error`.
  */
 export class Emitter {
-  #listeners: Listener[] = [];
+  #subscriptions: Subscription[] = [];
   readonly #lastWarned = new Map<string, number>();
   /** True while at least one listener is registered. */
   active = false;
 
-  on(listener: Listener): () => void {
-    this.#listeners = [...this.#listeners, listener];
+  on(listener: Listener, type?: CacheEventType): () => void {
+    const subscription: Subscription = { listener, type };
+    this.#subscriptions = [...this.#subscriptions, subscription];
     this.active = true;
     return () => {
-      this.#listeners = this.#listeners.filter((l) => l !== listener);
-      this.active = this.#listeners.length > 0;
+      this.#subscriptions = this.#subscriptions.filter((s) => s !== subscription);
+      this.active = this.#subscriptions.length > 0;
     };
   }
 
-  emit(event: CacheEvent): void {
-    for (const listener of this.#listeners) {
+  /** Delivers `event`; false when no listener takes its type. */
+  emit(event: CacheEvent): boolean {
+    let delivered = false;
+    for (const { listener, type } of this.#subscriptions) {
+      if (type !== undefined && type !== event.type) continue;
+      delivered = true;
       try {
         listener(event);
       } catch (error) {
@@ -158,14 +170,12 @@ export class Emitter {
         console.error('[cache] an event listener threw:', error);
       }
     }
+    return delivered;
   }
 
-  /** Emits an error event, or warns on the console when nobody listens. */
+  /** Emits an error event, or warns on the console when no listener takes it. */
   report(event: CacheEvent & { readonly error: CacheError }): void {
-    if (this.active) {
-      this.emit(event);
-      return;
-    }
+    if (this.active && this.emit(event)) return;
     if (!ERROR_EVENTS.has(event.type)) return;
     const kind = `${event.type}:${event.error.code}`;
     const now = Date.now();

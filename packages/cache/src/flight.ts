@@ -15,8 +15,12 @@ export interface LoaderContext<T> {
   setOptions(options: LifetimeOptions): void;
 }
 
-/** Computes the value of a key that is missing or stale. May answer synchronously. */
-export type Loader<T> = (ctx: LoaderContext<T>) => T | PromiseLike<T>;
+/**
+ * Computes the value of a key that is missing or stale. May answer synchronously. `S` is the type of
+ * `ctx.stale`, `T` unless told otherwise: a separate parameter, so TypeScript infers `T` from what the loader
+ * returns (`getOrSet(key, (ctx) => query(ctx.signal))`) instead of fixing it to `unknown`.
+ */
+export type Loader<T, S = T> = (ctx: LoaderContext<S>) => T | PromiseLike<T>;
 
 /** Called with a result that arrived after the hard timeout, when the caller asked to keep it. */
 export type LateResult<T> = (value: T) => void;

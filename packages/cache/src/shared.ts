@@ -70,7 +70,11 @@ export class Shared {
   entry<T>(data: T, lifetime: LifetimeOptions): CacheValue<T> {
     const ttlMs = lifetime.ttlMs ?? this.defaults.ttlMs;
     if (ttlMs === Number.POSITIVE_INFINITY) return new CacheValue(data);
-    return CacheValue.fromTtl(data, { ttlMs, graceMs: lifetime.graceMs ?? this.defaults.graceMs }, this.now());
+    return CacheValue.fromTtl(
+      data,
+      { ttlMs, graceMs: lifetime.graceMs ?? this.defaults.graceMs },
+      this.now(),
+    );
   }
 
   /** Remembers that `key`'s loader failed while a stale value existed. */

@@ -123,3 +123,37 @@ describe('get, set and delete on a failing store', () => {
     expect(String((error as Error).message)).toContain('far');
   });
 });
+
+describe('error reporting with listeners of other types', () => {
+  it('a listener of "hit" alone does not silence store errors: they still reach the console', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const memory = memoryBackend({ maxEntries: 10 });
+    const cache = createCache({
+      store: {
+        label: 'sick',
+        get: () => Promise.reject(down()),
+        set: memory.set.bind(memory),
+        delete: memory.delete.bind(memory),
+      },
+    });
+    const hits: unknown[] = [];
+    cache.on('hit', (event) => hits.push(event));
+    await cache.getOrSet('k', () => 1);
+    expect(warn).toHaveBeenCalledTimes(1);
+    const errors: unknown[] = [];
+    cache.on('store-error', (event) => errors.push(event));
+    await cache.getOrSet('k2', () => 2);
+    expect(errors).toHaveLength(1);
+    expect(warn).toHaveBeenCalledTimes(1);
+  });
+
+  it('a throwing listener neither breaks the call nor crashes: it is logged', async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const cache = createCache({ store: memoryBackend({ maxEntries: 10 }) });
+    cache.on('miss', () => {
+      throw new Error('listener bug');
+    });
+    expect(await cache.getOrSet('k', () => 1)).toBe(1);
+    expect(logged).toHaveBeenCalledTimes(1);
+  });
+});
