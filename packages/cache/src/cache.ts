@@ -279,6 +279,7 @@ export class Cache {
       flight.abort(reason);
     }
     s.flights.clear();
+    s.detach();
     await Promise.all(writes);
     await s.store.close?.();
   }

@@ -1,4 +1,4 @@
-import type { CacheError, CacheOperation } from '@cache/core';
+import type { BreakerReason, BreakerState, CacheError, CacheOperation } from '@cache/core';
 
 /** Why a stale value was returned instead of a fresh one. */
 export type StaleReason =
@@ -39,6 +39,15 @@ export type CacheEvent =
   | { readonly type: 'loader-timeout'; readonly key: string; readonly kind: 'soft' | 'hard' }
   /** A stale value stood in for a failed or timed-out loader. */
   | { readonly type: 'fail-safe'; readonly key: string; readonly error: CacheError }
+  /** A circuit breaker inside the store changed state (`RedisBackend`'s, a `breaker()`, a tier's). */
+  | {
+      readonly type: 'breaker';
+      readonly key: undefined;
+      readonly backend: string;
+      readonly from: BreakerState;
+      readonly to: BreakerState;
+      readonly reason: BreakerReason;
+    }
   /** The store failed and the cache went on without it (fail-open). */
   | {
       readonly type: 'store-error';
@@ -82,6 +91,8 @@ export interface CacheStats {
   readonly refreshesSkipped: number;
   /** Store failures the cache went on without (fail-open). */
   readonly storeErrors: number;
+  /** Times a circuit breaker inside the store opened. */
+  readonly breakerOpened: number;
 }
 
 /** Mutable counters behind {@link CacheStats}. */
@@ -99,6 +110,7 @@ export class Counters {
   refreshes = 0;
   refreshesSkipped = 0;
   storeErrors = 0;
+  breakerOpened = 0;
 
   hit(source: string | undefined): void {
     this.hits++;
@@ -121,6 +133,7 @@ export class Counters {
       refreshes: this.refreshes,
       refreshesSkipped: this.refreshesSkipped,
       storeErrors: this.storeErrors,
+      breakerOpened: this.breakerOpened,
     };
   }
 }

@@ -6,6 +6,7 @@ import {
   CacheValue,
   canonicalPrefix,
 } from '@cache/core';
+import { findCircuits } from './circuits.js';
 import { Counters, Emitter } from './events.js';
 import type { Flight } from './flight.js';
 import type { CacheOptions, LifetimeOptions, ResolvedGetOrSetOptions, StoreErrorPolicy } from './options.js';
@@ -45,6 +46,7 @@ export class Shared {
   readonly #fallback = new Map<string, { readonly data: unknown; readonly until: number }>();
   readonly #fallbackMs: number;
   readonly #waitUntil: ((work: Promise<unknown>) => void) | undefined;
+  readonly #unsubscribe: (() => void)[] = [];
   refreshing = 0;
   closed = false;
 
@@ -57,6 +59,21 @@ export class Shared {
     this.#waitUntil = options.waitUntil;
     this.#fallbackMs = options.fallbackTtlMs ?? DEFAULT_FALLBACK_TTL_MS;
     if (options.onEvent !== undefined) this.emitter.on(options.onEvent);
+    for (const circuit of findCircuits(this.store)) {
+      this.#unsubscribe.push(
+        circuit.subscribe((change) => {
+          if (change.to === 'open') this.counters.breakerOpened++;
+          if (!this.emitter.active) return;
+          const { backend, from, to, reason } = change;
+          this.emitter.emit({ type: 'breaker', key: undefined, backend, from, to, reason });
+        }),
+      );
+    }
+  }
+
+  /** Stops listening to the store's breakers. */
+  detach(): void {
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
   }
 
   /** Keeps `work` (which never rejects) until it settles, and hands it to `waitUntil`. */
