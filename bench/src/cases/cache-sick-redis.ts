@@ -77,7 +77,7 @@ export async function sickRedis(log: (line: string) => void): Promise<string> {
 
 async function run(server: OwnRedisServer, version: string, load: number, log: (line: string) => void) {
   const { createCache } = await import('@cache/cache');
-  const { compose } = await import('@cache/core');
+  const { BREAKER_DEFAULTS, compose } = await import('@cache/core');
   const { memoryBackend } = await import('@cache/memory');
   const { RedisBackend } = await import('@cache/redis');
   const redis = new RedisBackend({
@@ -88,6 +88,10 @@ async function run(server: OwnRedisServer, version: string, load: number, log: (
   let frozenAt = Number.NaN;
   const since = () => performance.now() - frozenAt;
   const storeErrors: StoreError[] = [];
+  const transitions: Transition[] = [];
+  redis.circuit?.subscribe((change) => {
+    transitions.push({ at: since(), from: change.from, to: change.to, reason: change.reason });
+  });
   const store = compose(memoryBackend({ maxEntries: 100_000 }), redis, {
     onError: (event) => {
       storeErrors.push({
@@ -159,12 +163,40 @@ async function run(server: OwnRedisServer, version: string, load: number, log: (
     server.thaw();
     await cache.close().catch(() => undefined);
   }
-  return render({ requests, storeErrors, loaderCalls, version, load, port: server.port });
+  const counters = redis.circuit?.counters;
+  return render({
+    requests,
+    storeErrors,
+    transitions,
+    breaker:
+      counters === undefined
+        ? 'none (`RedisBackend.circuit` is undefined)'
+        : `opened ${counters.opened} time(s), refused ${counters.rejectedOpen} calls with \`CIRCUIT_OPEN\` and ` +
+          `${counters.rejectedOverloaded} with \`OVERLOADED\`, let ${counters.calls} through, counted ${counters.failures} failures`,
+    defaults: `failureThreshold ${BREAKER_DEFAULTS.failureThreshold}, openMs ${BREAKER_DEFAULTS.openMs}, maxOpenMs ${BREAKER_DEFAULTS.maxOpenMs}, halfOpenProbes ${BREAKER_DEFAULTS.halfOpenProbes}, maxInFlight ${BREAKER_DEFAULTS.maxInFlight}`,
+    loaderCalls,
+    version,
+    load,
+    port: server.port,
+  });
+}
+
+/** A state change of the Redis backend's circuit breaker. */
+interface Transition {
+  readonly at: number;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
 }
 
 interface Outcome {
   readonly requests: readonly Request[];
   readonly storeErrors: readonly StoreError[];
+  readonly transitions: readonly Transition[];
+  /** The breaker's counters at the end. */
+  readonly breaker: string;
+  /** The breaker's default options. */
+  readonly defaults: string;
   readonly loaderCalls: number;
   readonly version: string;
   readonly load: number;
@@ -175,7 +207,10 @@ function render(outcome: Outcome): string {
   const { requests, storeErrors } = outcome;
   const finished = requests.filter((r) => Number.isFinite(r.latencyMs));
   const frozen = finished.filter((r) => r.phase === 'frozen');
-  const opened = storeErrors.find((e) => e.codes.includes('CIRCUIT_OPEN'));
+  // When the breaker opened: its own state change, or else the first call refused with CIRCUIT_OPEN.
+  const opened =
+    outcome.transitions.find((t) => t.to === 'open' && t.at >= 0) ??
+    storeErrors.find((e) => e.codes.includes('CIRCUIT_OPEN'));
   const firstDeadline = RESPONSE_TIMEOUT_MS;
   const afterOpen = opened
     ? frozen.filter((r) => r.at >= opened.at)
@@ -226,8 +261,8 @@ function render(outcome: Outcome): string {
       `${outcome.load.toFixed(2)} at start_`,
     '',
     '`createCache({ store: compose(memoryBackend({ maxEntries: 100000 }), new RedisBackend({ url, namespace,',
-    `responseTimeoutMs: ${RESPONSE_TIMEOUT_MS} })), ttlMs: 60000 })\`, the breaker as RedisBackend sets it up by`,
-    `default. **responseTimeoutMs is lowered from its 2,000 ms default to ${RESPONSE_TIMEOUT_MS} ms** for this run.`,
+    `responseTimeoutMs: ${RESPONSE_TIMEOUT_MS} })), ttlMs: 60000 })\`, RedisBackend's default breaker`,
+    `(${outcome.defaults}). **responseTimeoutMs is lowered from its 2,000 ms default to ${RESPONSE_TIMEOUT_MS} ms** for this run.`,
     `An open loop issues one getOrSet of a never-seen key every ${INTERVAL_MS} ms (a ${LOADER_MS} ms loader):`,
     `${HEALTHY_MS / 1000} s healthy, then SIGSTOP for ${FROZEN_MS / 1000} s, then SIGCONT and ${AFTER_MS / 1000} s more.`,
     'A request is timed from its call to its answer and counted in the phase it was issued in. "Paid a deadline":',
@@ -238,11 +273,20 @@ function render(outcome: Outcome): string {
     `Target: p99 of cold keys issued after the breaker opened ≤ loader time + 5 ms (${target} ms): ${verdict}` +
       (opened
         ? ` (breaker seen open from ${seconds(opened.at)} after SIGSTOP).`
-        : '. **No breaker was seen** (no store error carried `CIRCUIT_OPEN`): the row is over the requests issued ' +
+        : '. **No breaker was seen** (no state change to open, no store error with `CIRCUIT_OPEN`): the row is over the requests issued ' +
           `after the first deadline could have passed (+${(firstDeadline / 1000).toFixed(2)} s).`),
     '',
-    "Store errors the cache reported, by error code (outermost ← causes), times since SIGSTOP; the breaker's",
-    'transitions show as a change of code (`TIMEOUT` while calls wait out the deadline, `CIRCUIT_OPEN` once it',
+    `Breaker state changes (\`RedisBackend.circuit.subscribe\`), times since SIGSTOP:`,
+    '',
+    ...(outcome.transitions.length > 0
+      ? outcome.transitions.map((t) => `- ${seconds(t.at)}: ${t.from} → ${t.to} (${t.reason})`)
+      : ['- none']),
+    '',
+    `Breaker counters at the end: ${outcome.breaker}.`,
+    '',
+    'Store errors reported (by the cache, or by compose through its `onError` for an L2 failure it did not throw),',
+    "by error code (outermost ← causes) and operation, times since SIGSTOP; the breaker's",
+    'state shows too (`TIMEOUT` while calls wait out the deadline, `CIRCUIT_OPEN` once it',
     'refuses them at once):',
     '',
     ...(errorLines.length > 0 ? errorLines : ['- none']),
