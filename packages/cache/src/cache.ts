@@ -86,8 +86,8 @@ export class Cache {
     } catch (error) {
       return Promise.reject(error);
     }
-    const flight = s.flights.get(key.canonical);
-    if (flight?.loaded === true) return Promise.resolve(this.#hit(key, flight.value as T, IN_FLIGHT));
+    const loaded = s.loaded(key);
+    if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT));
     const info: ReadInfo = {};
     let read: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
     try {
@@ -123,8 +123,8 @@ export class Cache {
     } catch (error) {
       return Promise.reject(error);
     }
-    const flight = s.flights.get(key.canonical);
-    if (flight?.loaded === true) return Promise.resolve(this.#hit(key, flight.value as T, IN_FLIGHT));
+    const loaded = s.loaded(key);
+    if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT));
     const info: ReadInfo = {};
     let read: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
     try {
@@ -360,8 +360,8 @@ export class Cache {
       if (state === 'actual') return Promise.resolve(this.#hit(key, value.data, info.source));
       if (state === 'stale') return this.#onStale(key, value, loader, options, now);
     }
-    const flight = s.flights.get(key.canonical) as Flight<T> | undefined;
-    if (flight?.loaded === true) return Promise.resolve(this.#hit(key, flight.value as T, IN_FLIGHT));
+    const loaded = s.loaded(key);
+    if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT));
     this.#miss(key);
     return this.#load(key, loader, options, undefined);
   }
@@ -504,6 +504,7 @@ export class Cache {
         const writing = this.#write(key, value, flight.lifetime, options);
         if (writing === undefined) return end();
         flight.loaded = true;
+        flight.loadedAt = s.now();
         flight.value = value;
         flight.writing = writing;
         return writing.then(end);

@@ -42,6 +42,8 @@ export class Flight<T> {
   lifetime: LifetimeOptions | undefined;
   /** True once the loader returned and until its write settles: the value is served from here meanwhile. */
   loaded = false;
+  /** When the loader returned, once `loaded`. */
+  loadedAt = 0;
   /** The loaded value, once `loaded`. */
   value: T | undefined;
   /** A soft timeout was already reported for this run. */

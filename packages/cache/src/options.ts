@@ -94,8 +94,9 @@ export interface CacheOptions extends GetOrSetOptions {
   /**
    * While the store fails, how long a value this process loaded but could not store is served from the
    * cache's own memory, so a sick store costs one loader call per key per `fallbackTtlMs` instead of one per
-   * request. Keep it within your coherence bound (`coherentTiers`' `maxStalenessMs`, 3000 ms by default);
-   * 0 turns it off. @default 1000
+   * request. It also bounds how long a value just loaded is served from memory while its write is still under
+   * way. Keep it within your coherence bound (`coherentTiers`' `maxStalenessMs`, 3000 ms by default); 0 turns
+   * both off (callers arriving during a write then read the store, and may load again). @default 1000
    */
   readonly fallbackTtlMs?: number;
   /** Clock in Unix milliseconds, for tests. @default Date.now */

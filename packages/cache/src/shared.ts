@@ -112,6 +112,19 @@ export class Shared {
     return false;
   }
 
+  /**
+   * The run of `key` whose value was loaded and whose write is still under way, if it was loaded less than
+   * `fallbackTtlMs` ago: such a value is served without reading the store or loading again. An older one
+   * (a write that takes that long is failing) is retired, so the next caller reads the store or loads anew.
+   */
+  loaded(key: CacheKey): Flight<unknown> | undefined {
+    const flight = this.flights.get(key.canonical);
+    if (flight === undefined || !flight.loaded) return undefined;
+    if (this.now() - flight.loadedAt < this.#fallbackMs) return flight;
+    this.flights.delete(key.canonical);
+    return undefined;
+  }
+
   /** Keeps a loaded value the store failed to take, for `fallbackTtlMs`. */
   keepForOutage(key: CacheKey, data: unknown): void {
     if (this.#fallbackMs <= 0) return;

@@ -97,6 +97,19 @@ describe('getOrSet: one loader per key at a time', () => {
     expect(await cache.get('a')).toBe('v');
   });
 
+  it('a write that hangs serves the loaded value for fallbackTtlMs only, then callers load again', async () => {
+    const { cache, store, advance } = clockedCache({ fallbackTtlMs: 500 });
+    store.inject({ kind: 'hang' }, ['set']);
+    const loader = countingLoader((n) => n);
+    expect(await cache.getOrSet('a', loader)).toBe(1);
+    await advance(499);
+    expect(await cache.getOrSet('a', loader)).toBe(1);
+    await advance(1);
+    expect(await cache.getOrSet('a', loader)).toBe(2);
+    expect(loader.calls).toBe(2);
+    store.heal();
+  });
+
   it('a synchronous throw rejects every caller with LOADER_FAILED and leaves nothing in flight', async () => {
     const { cache } = clockedCache();
     const boom = new Error('db down');
