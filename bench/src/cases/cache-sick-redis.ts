@@ -19,7 +19,8 @@ const RESPONSE_TIMEOUT_MS = 500;
 const INTERVAL_MS = 4;
 const HEALTHY_MS = 2000;
 const FROZEN_MS = 10_000;
-const AFTER_MS = 3000;
+/** Long enough after SIGCONT for the breaker's next probe (its open time doubles after a failed probe). */
+const AFTER_MS = 8000;
 
 type Phase = 'healthy' | 'frozen' | 'thawed';
 
@@ -203,6 +204,14 @@ interface Outcome {
   readonly port: number;
 }
 
+/** When the breaker closed again after SIGCONT, i.e. when cold keys were written to Redis again. */
+function closedLine(transitions: readonly Transition[]): string {
+  const closed = transitions.find((t) => t.to === 'closed' && t.at >= FROZEN_MS);
+  return closed === undefined
+    ? `It had not closed again ${AFTER_MS / 1000} s after SIGCONT.`
+    : `It closed again ${((closed.at - FROZEN_MS) / 1000).toFixed(2)} s after SIGCONT (until then every call to Redis was refused at once, so cold keys went to the loader and were not written to Redis).`;
+}
+
 function render(outcome: Outcome): string {
   const { requests, storeErrors } = outcome;
   const finished = requests.filter((r) => Number.isFinite(r.latencyMs));
@@ -266,7 +275,8 @@ function render(outcome: Outcome): string {
     `An open loop issues one getOrSet of a never-seen key every ${INTERVAL_MS} ms (a ${LOADER_MS} ms loader):`,
     `${HEALTHY_MS / 1000} s healthy, then SIGSTOP for ${FROZEN_MS / 1000} s, then SIGCONT and ${AFTER_MS / 1000} s more.`,
     'A request is timed from its call to its answer and counted in the phase it was issued in. "Paid a deadline":',
-    `took at least the response timeout. Loader calls: ${outcome.loaderCalls} for ${requests.length} distinct keys.`,
+    'took at least the response timeout; every request issued before the first timeout fired (nothing had failed',
+    `yet, so the breaker was still closed) pays one. Loader calls: ${outcome.loaderCalls} for ${requests.length} distinct keys.`,
     '',
     ...rows,
     '',
@@ -282,7 +292,7 @@ function render(outcome: Outcome): string {
       ? outcome.transitions.map((t) => `- ${seconds(t.at)}: ${t.from} → ${t.to} (${t.reason})`)
       : ['- none']),
     '',
-    `Breaker counters at the end: ${outcome.breaker}.`,
+    `Breaker counters at the end: ${outcome.breaker}. ${closedLine(outcome.transitions)}`,
     '',
     'Store errors reported (by the cache, or by compose through its `onError` for an L2 failure it did not throw),',
     "by error code (outermost ← causes) and operation, times since SIGSTOP; the breaker's",
