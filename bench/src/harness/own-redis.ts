@@ -38,9 +38,13 @@ export class OwnRedisServer {
   readonly url: string;
   readonly #child: ChildProcess;
   readonly #dir: string;
-  readonly #onExit = (): void => this.#kill();
+  readonly #onExit = (): void => {
+    this.#kill();
+    this.#removeDir();
+  };
   readonly #onSignal = (signal: NodeJS.Signals): void => {
     this.#kill();
+    this.#removeDir();
     this.#unhook();
     process.kill(process.pid, signal);
   };
@@ -92,7 +96,15 @@ export class OwnRedisServer {
     const deadline = Date.now() + 5000;
     while (alive(this.#child) && Date.now() < deadline) await sleep(20);
     this.#unhook();
-    rmSync(this.#dir, { recursive: true, force: true });
+    this.#removeDir();
+  }
+
+  #removeDir(): void {
+    try {
+      rmSync(this.#dir, { recursive: true, force: true });
+    } catch {
+      // a process killed just now may still hold it; it is a temporary directory
+    }
   }
 
   #kill(): void {
