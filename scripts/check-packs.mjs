@@ -39,6 +39,12 @@ const SCENARIOS = [
     roundTrip: 'redis-compress',
   },
   { name: 'third-party-fs', install: ['@cache/core', 'cache-backend-fs'], expect: [], roundTrip: 'fs' },
+  {
+    name: 'cache-memory',
+    install: ['@cache/core', '@cache/memory', '@cache/cache'],
+    expect: [],
+    roundTrip: 'cache',
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -282,6 +288,21 @@ const ROUND_TRIPS = {
       if (hit?.data?.name !== 'Ada') throw new Error('memory round trip read back ' + JSON.stringify(hit));
       await cache.close();
       console.log('memory set/get round trip ok');`,
+  },
+  cache: {
+    imports: { '@cache/cache': ['createCache'], '@cache/memory': ['memoryBackend'] },
+    body: `
+      const cache = createCache({ store: memoryBackend({ maxEntries: 100 }), namespace: 'check-packs' });
+      let loads = 0;
+      const load = async () => {
+        loads++;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return { name: 'Ada' };
+      };
+      const all = await Promise.all(Array.from({ length: 50 }, () => cache.getOrSet('user:42', load)));
+      if (loads !== 1 || all.some((user) => user.name !== 'Ada')) throw new Error('getOrSet ran the loader ' + loads + ' times');
+      await cache.close();
+      console.log('getOrSet: 50 concurrent callers, 1 loader call');`,
   },
   fs: {
     imports: {

@@ -51,6 +51,8 @@ function isFresh(value: CacheValue<unknown>, now: () => number): boolean {
 export class Cache {
   readonly #shared: Shared;
   readonly #keys: KeyMaker;
+  /** The ReadInfo lent to synchronous reads (see `getOrSet`). */
+  #info: ReadInfo = {};
 
   /** @internal Use {@link createCache}. */
   constructor(shared: Shared, keys: KeyMaker) {
@@ -111,37 +113,40 @@ export class Cache {
    * miss, a failed write is reported.
    */
   getOrSet<T, S = T>(input: KeyInput, loader: Loader<T, S>, options?: GetOrSetOptions): Promise<T> {
-    return this.#getOrSet(input, loader as unknown as Loader<T>, options);
-  }
-
-  #getOrSet<T>(input: KeyInput, loader: Loader<T>, options: GetOrSetOptions | undefined): Promise<T> {
     const s = this.#shared;
     let key: CacheKey;
     try {
-      s.rejectIfClosed();
+      if (s.closed) s.rejectIfClosed();
       key = this.#keys.key(input);
     } catch (error) {
       return Promise.reject(error);
     }
-    const loaded = s.loaded(key);
-    if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT));
-    const info: ReadInfo = {};
+    const load = loader as unknown as Loader<T>;
+    if (s.flights.size > 0) {
+      const loaded = s.loaded(key);
+      if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT));
+    }
+    // One ReadInfo serves every synchronous read (a memory hit allocates nothing for it); a read that answers
+    // with a promise keeps the object it was given, and later reads get a new one.
+    const info = this.#info;
     let read: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
     try {
       read = s.store.get<T>(key, info);
     } catch (error) {
-      return this.#afterRead(key, undefined, error, info, loader, options);
+      this.#info = {};
+      return this.#afterRead(key, undefined, error, info, load, options);
     }
     if (isPromiseLike(read)) {
+      this.#info = {};
       return Promise.resolve(read).then(
-        (value) => this.#afterRead(key, value, undefined, info, loader, options),
-        (error: unknown) => this.#afterRead<T>(key, undefined, error, info, loader, options),
+        (value) => this.#afterRead(key, value, undefined, info, load, options),
+        (error: unknown) => this.#afterRead<T>(key, undefined, error, info, load, options),
       );
     }
-    if (read !== undefined && isFresh(read, s.now)) {
-      return Promise.resolve(this.#hit(key, read.data, info.source));
-    }
-    return this.#afterRead(key, read, undefined, info, loader, options);
+    const source = info.source;
+    (info as { source?: string | undefined }).source = undefined;
+    if (read !== undefined && isFresh(read, s.now)) return Promise.resolve(this.#hit(key, read.data, source));
+    return this.#afterRead(key, read, undefined, source === undefined ? {} : { source }, load, options);
   }
 
   /** Stores `data` at `key` for `ttlMs` (+ `graceMs`). Rejects when the store fails: nothing is swallowed. */

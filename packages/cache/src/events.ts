@@ -98,7 +98,10 @@ export interface CacheStats {
 /** Mutable counters behind {@link CacheStats}. */
 export class Counters {
   hits = 0;
-  readonly hitsBySource = new Map<string, number>();
+  /** One counter cell per source; the last one used is kept at hand, since hits mostly come from one tier. */
+  readonly #bySource = new Map<string, { n: number }>();
+  #lastSource: string | undefined;
+  #lastCell: { n: number } = { n: 0 };
   staleHits = 0;
   misses = 0;
   loads = 0;
@@ -115,13 +118,24 @@ export class Counters {
   hit(source: string | undefined): void {
     this.hits++;
     const label = source ?? 'store';
-    this.hitsBySource.set(label, (this.hitsBySource.get(label) ?? 0) + 1);
+    if (label === this.#lastSource) {
+      this.#lastCell.n++;
+      return;
+    }
+    let cell = this.#bySource.get(label);
+    if (cell === undefined) {
+      cell = { n: 0 };
+      this.#bySource.set(label, cell);
+    }
+    cell.n++;
+    this.#lastSource = label;
+    this.#lastCell = cell;
   }
 
   snapshot(): CacheStats {
     return {
       hits: this.hits,
-      hitsBySource: Object.fromEntries(this.hitsBySource),
+      hitsBySource: Object.fromEntries([...this.#bySource].map(([source, cell]) => [source, cell.n])),
       staleHits: this.staleHits,
       misses: this.misses,
       loads: this.loads,

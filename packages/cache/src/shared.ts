@@ -118,6 +118,7 @@ export class Shared {
    * (a write that takes that long is failing) is retired, so the next caller reads the store or loads anew.
    */
   loaded(key: CacheKey): Flight<unknown> | undefined {
+    if (this.flights.size === 0) return undefined; // the steady state: skip hashing the key
     const flight = this.flights.get(key.canonical);
     if (flight === undefined || !flight.loaded) return undefined;
     if (this.now() - flight.loadedAt < this.#fallbackMs) return flight;
