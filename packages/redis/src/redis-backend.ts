@@ -2,7 +2,7 @@ import {
   type Backend,
   type BackendCapabilities,
   CacheError,
-  type CacheKey,
+  CacheKey,
   CircuitBreaker,
   type CacheOperation,
   type CacheValue,
@@ -12,6 +12,7 @@ import {
   type KeyFormat,
   passthrough,
   TypedBackend,
+  urlEncodeKey,
   urlEncoded,
 } from '@cache/core';
 import { cbor } from '@cache/formats';
@@ -242,6 +243,30 @@ export class RedisBackend extends TypedBackend implements Backend {
     } catch (error) {
       throw toCacheError(error, 'clear', this.label, undefined);
     }
+  }
+
+  /**
+   * Deletes every entry whose `CacheKey` prefix starts with `prefix` (`@cache/cache`'s `clear()` of a
+   * namespace), with `SCAN` + `UNLINK` like {@link clear}. Needs the url-encoded key format, where a key's prefix
+   * is the start of its encoding (`_prefix=app%3A...`): other formats fail with `INVALID_OPTIONS`. `""` (every
+   * entry) needs a backend namespace, so that it never empties a shared database.
+   */
+  async clearPrefix(prefix: string): Promise<void> {
+    if (this.keyFormat.id !== urlEncoded.id) {
+      throw new CacheError(
+        'INVALID_OPTIONS',
+        `${this.label}: clearPrefix needs the url-encoded key format (keys are "${this.keyFormat.id}")`,
+        { backend: this.label, operation: 'clear' },
+      );
+    }
+    if (prefix === '' && this.namespace === '') {
+      throw new CacheError('INVALID_OPTIONS', `${this.label}: clearing every entry needs a namespace`, {
+        backend: this.label,
+        operation: 'clear',
+      });
+    }
+    const encoded = urlEncodeKey(new CacheKey(prefix, 0, []));
+    await this.clear(encoded.slice(0, encoded.indexOf('&')));
   }
 
   /**

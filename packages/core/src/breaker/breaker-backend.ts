@@ -29,6 +29,8 @@ export class BreakerBackend<B extends CacheBackend = CacheBackend> implements Ca
    * sees the same capability through the decorator.
    */
   readonly clear?: (...args: unknown[]) => Promise<unknown>;
+  /** Clears by key prefix, through the breaker; present only when the inner backend has `clearPrefix`. */
+  readonly clearPrefix?: (prefix: string) => Promise<void>;
 
   constructor(inner: B, options: BreakerOptions = {}) {
     if (typeof inner !== 'object' || inner === null || typeof inner.get !== 'function') {
@@ -41,6 +43,11 @@ export class BreakerBackend<B extends CacheBackend = CacheBackend> implements Ca
     if (typeof clear === 'function') {
       this.clear = (...args: unknown[]) =>
         Promise.resolve(this.circuit.run(() => clear.apply(inner, args), { operation: 'clear' }));
+    }
+    const clearPrefix = inner.clearPrefix;
+    if (typeof clearPrefix === 'function') {
+      this.clearPrefix = (prefix: string) =>
+        Promise.resolve(this.circuit.run(() => clearPrefix.call(inner, prefix), { operation: 'clear' }));
     }
   }
 
