@@ -50,6 +50,7 @@ describe('CircuitBreaker', () => {
       maxOpenMs: 60_000,
       halfOpenProbes: 1,
       maxInFlight: 1_000,
+      failInFlight: true,
     });
     expect(circuit.state).toBe('closed');
   });
@@ -184,8 +185,42 @@ describe('CircuitBreaker', () => {
     expect(circuit.state).toBe('closed');
   });
 
+  it('fails the calls still in flight at once when it opens, and keeps counting them until they settle', async () => {
+    const { circuit, failTimes } = setup();
+    let release: (v: string) => void = () => undefined;
+    const stuck = circuit.run(() => new Promise<string>((resolve) => (release = resolve)), {
+      operation: 'get',
+      key: 'k',
+    });
+    const outcome = stuck.then(
+      () => 'answered',
+      (error: unknown) => error,
+    );
+    await failTimes(3);
+    expect(circuit.state).toBe('open');
+    const error = await outcome;
+    expect(error).toMatchObject({ code: 'CIRCUIT_OPEN', operation: 'get', key: 'k' });
+    expect((error as Error).message).toContain('in flight');
+    expect(circuit.inFlight).toBe(1); // the store still has it
+    release('late');
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(circuit.inFlight).toBe(0);
+    expect(circuit.state).toBe('open'); // a late success does not close it
+  });
+
+  it('with failInFlight: false, calls in flight wait for their own outcome', async () => {
+    const { circuit, failTimes } = setup({ failInFlight: false });
+    let release: (v: string) => void = () => undefined;
+    const slow = circuit.run(() => new Promise<string>((resolve) => (release = resolve)));
+    await failTimes(3);
+    expect(circuit.state).toBe('open');
+    release('late');
+    expect(await slow).toBe('late');
+  });
+
   it('ignores outcomes of calls sent before the last state change', async () => {
-    const { circuit, clock, failTimes } = setup();
+    const { circuit, clock, failTimes } = setup({ failInFlight: false });
     let releaseSlow: (v: string) => void = () => undefined;
     const slow = circuit.run(() => new Promise<string>((resolve) => (releaseSlow = resolve)));
     let rejectSlow: (e: unknown) => void = () => undefined;

@@ -61,6 +61,8 @@ export class CircuitBreaker {
   #rejectedOpen = 0;
   #rejectedOverloaded = 0;
   #opened = 0;
+  /** Calls in flight that the opening of the breaker fails at once (see `failInFlight`). */
+  readonly #abandon = new Set<(refusal: CacheError) => void>();
 
   constructor(options: BreakerOptions = {}) {
     this.options = resolveBreakerOptions(options);
@@ -153,16 +155,45 @@ export class CircuitBreaker {
       this.#settle(epoch, probe, undefined, true);
       return result;
     }
-    return Promise.resolve(result).then(
-      (value) => {
-        this.#settle(epoch, probe, undefined, true);
-        return value;
-      },
-      (error: unknown) => {
-        this.#settle(epoch, probe, error);
-        throw error;
-      },
-    );
+    if (probe || !this.options.failInFlight) {
+      return Promise.resolve(result).then(
+        (value) => {
+          this.#settle(epoch, probe, undefined, true);
+          return value;
+        },
+        (error: unknown) => {
+          this.#settle(epoch, probe, error);
+          throw error;
+        },
+      );
+    }
+    const pending = result;
+    return new Promise<T>((resolve, reject) => {
+      let answered = false;
+      const abandon = (refusal: CacheError): void => {
+        answered = true;
+        reject(
+          new CacheError('CIRCUIT_OPEN', refusal.message, {
+            ...details,
+            backend: this.label,
+            cause: refusal.cause,
+          }),
+        );
+      };
+      this.#abandon.add(abandon);
+      Promise.resolve(pending).then(
+        (value) => {
+          this.#abandon.delete(abandon);
+          this.#settle(epoch, probe, undefined, true);
+          if (!answered) resolve(value);
+        },
+        (error: unknown) => {
+          this.#abandon.delete(abandon);
+          this.#settle(epoch, probe, error);
+          if (!answered) reject(error);
+        },
+      );
+    });
   }
 
   /** Admits a probe, turning an open breaker half-open once its time is over; else the error to refuse with. */
@@ -229,6 +260,16 @@ export class CircuitBreaker {
       this.#retryAt = at + this.#openFor;
       this.#opened += 1;
       event = { ...event, error, retryAt: this.#retryAt };
+    }
+    if (to === 'open' && this.#abandon.size > 0) {
+      const refusal = new CacheError(
+        'CIRCUIT_OPEN',
+        `${this.label}: circuit breaker opened while this call was in flight; failing it now instead of at its deadline`,
+        { backend: this.label, cause: error },
+      );
+      const abandoned = [...this.#abandon];
+      this.#abandon.clear();
+      for (const abandon of abandoned) abandon(refusal);
     }
     for (const listener of this.#listeners) {
       try {

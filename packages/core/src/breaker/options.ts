@@ -27,6 +27,13 @@ export interface BreakerOptions {
    */
   readonly maxInFlight?: number;
   /**
+   * When the breaker opens, fail the calls still in flight at once with `CIRCUIT_OPEN` instead of letting each
+   * wait out its own deadline: the calls sent just before a store froze would otherwise all pay a full deadline.
+   * Their late outcomes are ignored (a write may still land, as after a timeout).
+   * @default true
+   */
+  readonly failInFlight?: boolean;
+  /**
    * Which errors say the store is sick and count toward opening. Other errors (a value that does not
    * deserialize, an invalid key) neither count nor reset the count.
    * @default {@link isRetryableFailure}: a retryable `CacheError` but `CLOSED` (`CONNECTION`, `TIMEOUT`,
@@ -49,12 +56,14 @@ export const BREAKER_DEFAULTS: {
   readonly maxOpenMs: number;
   readonly halfOpenProbes: number;
   readonly maxInFlight: number;
+  readonly failInFlight: boolean;
 } = Object.freeze({
   failureThreshold: 5,
   openMs: 5_000,
   maxOpenMs: 60_000,
   halfOpenProbes: 1,
   maxInFlight: 1_000,
+  failInFlight: true,
 });
 
 /** {@link BreakerOptions} with every default applied. */
@@ -65,6 +74,7 @@ export interface ResolvedBreakerOptions {
   readonly maxOpenMs: number;
   readonly halfOpenProbes: number;
   readonly maxInFlight: number;
+  readonly failInFlight: boolean;
   readonly isFailure: (error: unknown) => boolean;
   readonly onStateChange: BreakerListener | undefined;
   readonly now: () => number;
@@ -119,6 +129,7 @@ export function resolveBreakerOptions(
     maxOpenMs,
     halfOpenProbes: count(options.halfOpenProbes, BREAKER_DEFAULTS.halfOpenProbes, 'halfOpenProbes'),
     maxInFlight: count(options.maxInFlight, BREAKER_DEFAULTS.maxInFlight, 'maxInFlight', true),
+    failInFlight: options.failInFlight ?? BREAKER_DEFAULTS.failInFlight,
     isFailure: options.isFailure ?? isRetryableFailure,
     onStateChange: options.onStateChange,
     now: options.now ?? Date.now,
