@@ -1,4 +1,4 @@
-import { CacheError, compose } from '@cache/core';
+import { type CacheBackend, CacheError, compose } from '@cache/core';
 import { memoryBackend } from '@cache/memory';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createCache } from '../src/index.js';
@@ -10,6 +10,17 @@ afterEach(() => {
 });
 
 const down = () => new CacheError('CONNECTION', 'store unreachable', { backend: 'memory' });
+
+/** A store whose reads always fail with CONNECTION; writes and deletes reach a memory backend. */
+function unreadable(): CacheBackend {
+  const memory = memoryBackend({ maxEntries: 10 });
+  return {
+    label: 'sick',
+    get: () => Promise.reject(down()),
+    set: memory.set.bind(memory),
+    delete: memory.delete.bind(memory),
+  };
+}
 
 describe('getOrSet fails open on store errors', () => {
   it('a failed read is a miss: the loader runs (still once per key) and its value is returned', async () => {
@@ -71,14 +82,8 @@ describe('getOrSet fails open on store errors', () => {
   it('with nobody listening, store errors are warned on the console, one line per kind per 10 s', async () => {
     vi.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-    const memory = memoryBackend({ maxEntries: 10 });
     const cache = createCache({
-      store: {
-        label: 'sick',
-        get: () => Promise.reject(down()),
-        set: memory.set.bind(memory),
-        delete: memory.delete.bind(memory),
-      },
+      store: unreadable(),
       fallbackTtlMs: 0,
     });
     for (let i = 0; i < 5; i++) await cache.getOrSet(`k${i}`, () => i);
@@ -127,15 +132,7 @@ describe('get, set and delete on a failing store', () => {
 describe('error reporting with listeners of other types', () => {
   it('a listener of "hit" alone does not silence store errors: they still reach the console', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-    const memory = memoryBackend({ maxEntries: 10 });
-    const cache = createCache({
-      store: {
-        label: 'sick',
-        get: () => Promise.reject(down()),
-        set: memory.set.bind(memory),
-        delete: memory.delete.bind(memory),
-      },
-    });
+    const cache = createCache({ store: unreadable() });
     const hits: unknown[] = [];
     cache.on('hit', (event) => hits.push(event));
     await cache.getOrSet('k', () => 1);
