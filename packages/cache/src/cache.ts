@@ -444,7 +444,7 @@ export class Cache {
       (value) =>
         value === WAITED_TOO_LONG ? this.#waitedTooLong(key, current, stale, reason, options) : value,
       (error: unknown) => {
-        if (stale === undefined) throw error;
+        if (stale === undefined || CacheError.is(error, 'CLOSED')) throw error;
         s.emitter.report({ type: 'fail-safe', key: key.canonical, error: error as CacheError });
         return this.#staleServed(key, stale.data, 'fail-safe');
       },
@@ -516,6 +516,7 @@ export class Cache {
       },
       (error: CacheError) => {
         end();
+        if (error.code === 'CLOSED') return; // close() ended the run: nothing failed
         if (error.code === 'LOADER_TIMEOUT') {
           s.counters.hardTimeouts++;
           if (s.emitter.active) s.emitter.emit({ type: 'loader-timeout', key: key.canonical, kind: 'hard' });

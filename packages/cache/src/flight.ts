@@ -34,6 +34,8 @@ export class Flight<T> {
   readonly key: CacheKey;
   readonly promise: Promise<T>;
   readonly #controller = new AbortController();
+  /** Settles the run with an error unless it has settled already (set in the constructor). */
+  readonly #cut: (error: CacheError) => void;
   /** A `set`, `delete` or `close` came after the loader started: its result must not be stored or served. */
   superseded = false;
   /** The loader called `ctx.skip()`. */
@@ -70,19 +72,26 @@ export class Flight<T> {
         this.lifetime = { ...this.lifetime, ...options };
       },
     };
+    let cut: (error: CacheError) => void = () => undefined;
     this.promise = new Promise<T>((resolve, reject) => {
       let settled = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      cut = (error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.#controller.abort(error);
+        reject(error);
+      };
       if (hardTimeoutMs !== undefined) {
         timer = setTimeout(() => {
-          settled = true;
-          const error = new CacheError(
-            'LOADER_TIMEOUT',
-            `the loader of ${key.canonical} passed its hard timeout of ${hardTimeoutMs} ms`,
-            { key: key.canonical, operation: 'load' },
+          cut(
+            new CacheError(
+              'LOADER_TIMEOUT',
+              `the loader of ${key.canonical} passed its hard timeout of ${hardTimeoutMs} ms`,
+              { key: key.canonical, operation: 'load' },
+            ),
           );
-          this.#controller.abort(error);
-          reject(error);
         }, hardTimeoutMs);
       }
       let result: T | PromiseLike<T>;
@@ -109,11 +118,15 @@ export class Flight<T> {
         },
       );
     });
+    this.#cut = cut;
   }
 
-  /** Aborts the loader's signal (the cache is closing, or the run was abandoned). */
+  /**
+   * Ends the run now (the cache is closing): its signal is aborted and its callers get `reason`, whatever the
+   * loader does afterwards; its hard timeout timer is cleared.
+   */
   abort(reason: CacheError): void {
-    this.#controller.abort(reason);
+    this.#cut(reason);
   }
 }
 

@@ -281,19 +281,22 @@ describe('set, get and delete', () => {
 });
 
 describe('close', () => {
-  it('aborts loaders in flight, drops their results, and rejects later calls with CLOSED', async () => {
-    const { cache, advance, memory } = clockedCache();
+  it('aborts loaders in flight, rejects their callers and later calls with CLOSED, and drops their results', async () => {
+    const { cache, advance, memory } = clockedCache({ hardTimeoutMs: 60_000 });
     let signal: AbortSignal | undefined;
-    const loading = cache.getOrSet('k', async (ctx) => {
-      signal = ctx.signal;
-      await new Promise((r) => setTimeout(r, 100));
-      return 1;
-    });
+    const loading = observed(
+      cache.getOrSet('k', async (ctx) => {
+        signal = ctx.signal;
+        await new Promise((r) => setTimeout(r, 100));
+        return 1;
+      }),
+    );
     await advance(0);
     await cache.close();
     expect(signal?.aborted).toBe(true);
+    await expect(loading).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(vi.getTimerCount()).toBe(1); // the loader's own sleep; the hard timeout timer is gone
     await advance(100);
-    expect(await loading).toBe(1);
     expect(memory.size).toBe(0);
     await expect(cache.get('k')).rejects.toMatchObject({ code: 'CLOSED' });
     await expect(cache.getOrSet('k', () => 1)).rejects.toMatchObject({ code: 'CLOSED' });
