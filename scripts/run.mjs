@@ -141,9 +141,11 @@ async function test(pnpm) {
       const pkg = JSON.parse(readFileSync(join(root, 'examples', name, 'package.json'), 'utf8'));
       if (pkg.scripts?.start) examples |= run(pnpm, ['--filter', pkg.name, 'start']);
     }
+    log('documentation code blocks (every ```ts block of the READMEs and docs, compiled strict)');
+    const docs = run('node', [join(root, 'scripts', 'check-docs.mjs')]);
     log('packed-install checks (pnpm pack, npm install into scratch projects)');
     const packs = run('node', [join(root, 'scripts', 'check-packs.mjs')]);
-    return tests || examples || packs;
+    return tests || examples || docs || packs;
   });
   const { passed, failed, skipped } = summarize();
   console.log(`\nlint ${lint === 0 ? 'ok' : 'FAILED'}, turbo and examples ${status === 0 ? 'ok' : 'FAILED'}`);
