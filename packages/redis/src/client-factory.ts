@@ -1,6 +1,7 @@
 import { createClient, createCluster } from '@redis/client';
 import type { RedisAddress } from './address.js';
 import { type ResolvedBackoff, reconnectStrategy } from './backoff.js';
+import { ReconnectingCluster } from './reconnect.js';
 import type { NodeRedisClient, NodeRedisCluster } from './node-redis.js';
 import type { RedisTlsOptions } from './options.js';
 
@@ -57,19 +58,28 @@ export function createSingleClient(
   }) as unknown as NodeRedisClient;
 }
 
-/** A cluster client, not connected yet: root nodes for discovery, shared settings for every node connection. */
+/**
+ * A cluster client, not connected yet: root nodes for discovery, shared settings for every node connection. Node
+ * connections do not retry by themselves; the next attempt is a fresh cluster client, timed by our backoff.
+ */
 export function createClusterClient(
   nodes: readonly RedisAddress[],
   settings: ConnectionSettings,
   readFromReplicas: boolean,
 ): NodeRedisCluster {
-  return createCluster({
-    rootNodes: nodes.map((node) => ({
-      ...credentials(settings),
-      socket: socketOptions(settings, { host: node.host, port: node.port }),
-    })),
-    defaults: { ...COMMON, ...credentials(settings), socket: socketOptions(settings) },
-    useReplicas: readFromReplicas,
-    commandOptions: { timeout: 0 },
-  }) as unknown as NodeRedisCluster;
+  const make = () =>
+    createCluster({
+      rootNodes: nodes.map((node) => ({
+        ...credentials(settings),
+        socket: socketOptions(settings, { host: node.host, port: node.port }),
+      })),
+      defaults: {
+        ...COMMON,
+        ...credentials(settings),
+        socket: { ...socketOptions(settings), reconnectStrategy: false as const },
+      },
+      useReplicas: readFromReplicas,
+      commandOptions: { timeout: 0 },
+    }) as unknown as NodeRedisCluster;
+  return new ReconnectingCluster(make, reconnectStrategy(settings.backoff));
 }

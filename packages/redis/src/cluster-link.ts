@@ -142,7 +142,8 @@ export class ClusterLink implements RedisLink {
   }
 
   missedDeadline(): void {
-    // Node clients of a cluster are watched by node-redis itself (reconnects, topology refresh on failover).
+    // A hung node connection is left to node-redis and TCP keep-alive; a lost one makes an owned cluster client
+    // replace itself (see ReconnectingCluster, created by createClusterClient).
   }
 
   async close(timeoutMs: number): Promise<void> {
