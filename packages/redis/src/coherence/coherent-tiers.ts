@@ -77,6 +77,8 @@ export class CoherentTiers<
     sessions: 0,
   };
   readonly #waiters = new Set<() => void>();
+  /** Set once a publishing failure was reported, until a publish succeeds again. */
+  #publishOutage = false;
   #closed = false;
 
   constructor(options: CoherentTiersOptions<L1, L2>) {
@@ -109,6 +111,8 @@ export class CoherentTiers<
         clearL1: () => this.#clearL1(),
         invalidation: (message) => this.#onInvalidation(message),
         report: (operation, error) => this.#report(operation, error),
+        heartbeatPublished: () => this.#published(),
+        heartbeatFailed: (error) => this.#reportPublishOutage('heartbeat', error),
       },
     );
     this.#publisher.warmUp();
@@ -170,32 +174,75 @@ export class CoherentTiers<
     try {
       result = await write();
     } catch (error) {
-      // The write may still have reached Redis (a timeout, say): tell the others anyway, best effort.
+      // The write may still have reached Redis (a timeout, say): tell the others anyway, best effort. Its own
+      // error is the caller's; a publish that fails too is reported once per outage, without claiming the write.
       const failure = await this.#publish(key, operation);
-      if (failure !== undefined) this.#report('publish', failure, key);
+      if (failure !== undefined) {
+        this.#reportPublishOutage(
+          'publish',
+          this.#publishError(
+            key,
+            operation,
+            failure,
+            `${operation} failed, and its invalidation could not be published either (should the write have ` +
+              'been applied all the same, after a timeout say, other processes may keep their old copy until it expires)',
+          ),
+          key,
+        );
+      }
       throw error;
     }
     const failure = await this.#publish(key, operation);
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) {
+      throw this.#publishError(
+        key,
+        operation,
+        failure,
+        `${operation} reached the cache, but its invalidation could not be published, so other processes may ` +
+          'keep their old copy until it expires',
+      );
+    }
     return result;
   }
 
-  async #publish(key: CacheKey, operation: CacheOperation): Promise<CacheError | undefined> {
+  /** Publishes the invalidation of `key`; resolves with the failure, if any, rather than rejecting. */
+  async #publish(key: CacheKey, operation: CacheOperation): Promise<unknown> {
     if (this.#closed)
       return new CacheError('CLOSED', `${this.label}: closed`, { operation, key: key.canonical });
     try {
       await this.#publisher.publish(this.channels.invalidations, invalidationMessage(this.instanceId, key));
       this.#stats.published++;
+      this.#published();
       return undefined;
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      return new CacheError(
-        classify(error),
-        `${this.label}: ${operation} reached the cache, but its invalidation could not be published, so other ` +
-          `processes may keep their old copy until it expires: ${reason}`,
-        { cause: error, key: key.canonical, backend: this.label, operation },
-      );
+      return error;
     }
+  }
+
+  #publishError(key: CacheKey, operation: CacheOperation, error: unknown, what: string): CacheError {
+    if (CacheError.is(error) && error.code === 'CLOSED') return error;
+    const reason = error instanceof Error ? error.message : String(error);
+    return new CacheError(classify(error), `${this.label}: ${what}: ${reason}`, {
+      cause: error,
+      key: key.canonical,
+      backend: this.label,
+      operation,
+    });
+  }
+
+  /** A publish (invalidation or heartbeat) went through: the publishing outage, if any, is over. */
+  #published(): void {
+    this.#publishOutage = false;
+  }
+
+  /**
+   * Reports a publishing failure (an invalidation after a failed write, a heartbeat) once per outage: until a
+   * publish succeeds again, later failures are not reported.
+   */
+  #reportPublishOutage(operation: 'publish' | 'heartbeat', error: unknown, key?: CacheKey): void {
+    if (this.#publishOutage || this.#closed) return;
+    this.#publishOutage = true;
+    this.#report(operation, error, key);
   }
 
   /**

@@ -15,8 +15,12 @@ export interface TrustHooks {
   clearL1(): Promise<void>;
   /** A message from the invalidation channel. */
   invalidation(message: string): void;
-  /** A failure to report (the monitor reports each outage once). */
+  /** A failure to report as it happens. */
   report(operation: CoherenceOperation, error: unknown): void;
+  /** A heartbeat was published: publishing works. */
+  heartbeatPublished(): void;
+  /** A heartbeat could not be published (the layer reports it once per publishing outage). */
+  heartbeatFailed(error: unknown): void;
 }
 
 const MAX_PENDING = 64;
@@ -50,7 +54,10 @@ export class TrustMonitor {
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Set once an outage has been reported, so a long outage is one report, not one per heartbeat. */
+  /**
+   * Set once a subscription outage has been reported, until a heartbeat comes back on a new session, so a long
+   * outage is one report, not one per attempt.
+   */
   #quiet = false;
   #closed = false;
   /** Aborts a session being opened when the monitor closes, so no connection attempt outlives it. */
@@ -143,9 +150,10 @@ export class TrustMonitor {
       const oldest = this.#pending.keys().next().value;
       if (oldest !== undefined) this.#pending.delete(oldest);
     }
-    this.#publisher
-      .publish(this.#channels.heartbeat, heartbeatMessage(this.#sessionNo, seq))
-      .catch((error: unknown) => this.#quietReport('heartbeat', error));
+    this.#publisher.publish(this.#channels.heartbeat, heartbeatMessage(this.#sessionNo, seq)).then(
+      () => this.#hooks.heartbeatPublished(),
+      (error: unknown) => this.#hooks.heartbeatFailed(error),
+    );
   }
 
   #onMessage(no: number, channel: string, message: string): void {
@@ -242,7 +250,7 @@ export class TrustMonitor {
     this.#deadlineTimer = undefined;
   }
 
-  #quietReport(operation: CoherenceOperation, error: unknown): void {
+  #quietReport(operation: 'subscribe', error: unknown): void {
     if (this.#quiet) return;
     this.#quiet = true;
     this.#hooks.report(operation, error);
