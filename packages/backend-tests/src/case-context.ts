@@ -1,5 +1,6 @@
 import {
   type Awaitable,
+  type Backend,
   type CacheBackend,
   CacheKey,
   type CacheKeyOptions,
@@ -18,16 +19,23 @@ export interface ResolvedCapabilities {
   readonly losslessKeys: boolean;
   readonly binaryData: boolean;
   readonly layers: number;
+  /** True when the options give the raw level (`raw`), so the raw cases apply. */
+  readonly raw: boolean;
 }
 
 /** Resolves the optional capabilities of `options` to their defaults. */
-export function resolveCapabilities(caps: ConformanceCapabilities, layers = 1): ResolvedCapabilities {
+export function resolveCapabilities(
+  caps: ConformanceCapabilities,
+  layers = 1,
+  raw = false,
+): ResolvedCapabilities {
   return {
     expiryPrecisionMs: caps.expiryPrecisionMs,
     maxValueBytes: caps.maxValueBytes,
     losslessKeys: caps.losslessKeys,
     binaryData: caps.binaryData ?? true,
     layers,
+    raw,
   };
 }
 
@@ -38,6 +46,10 @@ export interface CaseSettings {
   readonly caseId: string;
   readonly exists: ((key: CacheKey) => Awaitable<boolean>) | undefined;
   readonly valueOfSize: ((bytes: number) => unknown) | undefined;
+  /** The raw level of a backend, when the options give one. */
+  readonly raw: ((backend: CacheBackend) => Backend) | undefined;
+  /** Creates another backend for this test, destroyed with it; the context shares this test's key prefix. */
+  readonly open: (prefix: string) => Promise<CaseContext>;
 }
 
 /** Extra time waited past an expiry instant (plus the declared precision) before asserting it is gone. */
@@ -72,12 +84,32 @@ export class CaseContext {
   /** Unique prefix of every key of this test. */
   readonly prefix: string;
   readonly #settings: CaseSettings;
+  readonly #written = new Map<string, CacheKey>();
 
-  constructor(backend: CacheBackend, settings: CaseSettings) {
+  /** `prefix` defaults to a new random one under `settings.keyPrefix`. */
+  constructor(backend: CacheBackend, settings: CaseSettings, prefix?: string) {
     this.backend = backend;
     this.#settings = settings;
     this.caps = settings.caps;
-    this.prefix = `${settings.keyPrefix}:${randomId()}:${settings.caseId}`;
+    this.prefix = prefix ?? `${settings.keyPrefix}:${randomId()}:${settings.caseId}`;
+  }
+
+  /** Every key written through this context, once each, in the order first written. */
+  get written(): CacheKey[] {
+    return [...this.#written.values()];
+  }
+
+  /** The raw level of this context's backend, or `undefined` when the options give none. */
+  get raw(): Backend | undefined {
+    return this.#settings.raw?.(this.backend);
+  }
+
+  /**
+   * `count` more backends from `create()`, all created before this returns and none used yet, sharing this
+   * test's key prefix. They are cleaned up and destroyed with the test.
+   */
+  async fresh(count: number): Promise<CaseContext[]> {
+    return await Promise.all(Array.from({ length: count }, () => this.#settings.open(this.prefix)));
   }
 
   /** A one-part key in this test's namespace. */
@@ -104,7 +136,18 @@ export class CaseContext {
   }
 
   async set<T>(key: CacheKey, value: CacheValue<T>): Promise<void> {
+    this.#remember(key);
     await this.backend.set(key, value);
+  }
+
+  /** Writes bytes at the raw level (see {@link raw}); the key is cleaned up through the typed `delete`. */
+  async writeRaw(raw: Backend, key: CacheKey, value: CacheValue<Uint8Array>): Promise<void> {
+    this.#remember(key);
+    await raw.write(key, value);
+  }
+
+  #remember(key: CacheKey): void {
+    if (!this.#written.has(key.canonical)) this.#written.set(key.canonical, key);
   }
 
   async delete(key: CacheKey): Promise<DeleteStatus> {

@@ -1,4 +1,4 @@
-import type { Awaitable, BackendCapabilities, CacheBackend, CacheKey } from '@cache/core';
+import type { Awaitable, Backend, BackendCapabilities, CacheBackend, CacheKey } from '@cache/core';
 
 /**
  * The two functions the suite needs from a test runner. Vitest, Jest, Mocha and `node:test` all fit as they are:
@@ -34,23 +34,45 @@ export interface StorageInspector<B extends CacheBackend = CacheBackend> {
   exists(backend: B, key: CacheKey): Awaitable<boolean>;
 }
 
-/** Everything {@link runBackendConformance} needs to run the suite against one backend. */
-export interface ConformanceOptions<B extends CacheBackend = CacheBackend> {
+/**
+ * Everything {@link conformanceCases} needs to bind the cases to one backend. The same as
+ * {@link ConformanceOptions}, with `runner` optional: cases run by hand need none.
+ */
+export interface ConformanceCaseOptions<B extends CacheBackend = CacheBackend> {
   /** Name of the backend, shown in the top `describe` block. */
   readonly name: string;
-  /** The test runner's `describe` and `it`. */
-  readonly runner: TestRunner;
+  /** The test runner's `describe` and `it`; only {@link runBackendConformance} uses them. */
+  readonly runner?: TestRunner;
   /**
-   * Makes a fresh backend for one test. Tests may run against a shared store: the suite uses a unique key
-   * prefix in every test, so no cleanup between tests is needed for correctness.
+   * Makes a fresh backend. Every test creates one; the first-use case creates several at once and uses them
+   * concurrently before any of them has done anything, as parallel processes starting on one store would. Tests
+   * may run against a shared store: the suite uses a unique key prefix in every test.
    */
   readonly create: () => Awaitable<B>;
-  /** Runs after every test, also when it failed: close connections, remove keys. */
-  readonly destroy?: (backend: B) => Awaitable<void>;
+  /**
+   * Runs after every test, also when it failed, once per backend created: close connections. `written` holds
+   * every key the suite wrote through this backend (already deleted through its own `delete` unless `cleanup`
+   * is false), for a store that wants to remove more than the entries, or removes them itself.
+   */
+  readonly destroy?: (backend: B, written: readonly CacheKey[]) => Awaitable<void>;
   /** What the backend promises; cases adapt to it (tolerances, key distinctness, sizes). */
   readonly capabilities: ConformanceCapabilities;
   /** Storage access for the "nothing left behind" checks. */
   readonly inspect?: StorageInspector<B>;
+  /**
+   * The raw level under the typed backend, for byte-storing backends (`TypedBackend` subclasses). Give it, and
+   * the suite also writes bytes to it directly: views into larger buffers at an offset, with the rest of the
+   * buffer poisoned, which no built-in format produces but a custom `Format` or `Compressor` may.
+   * @default undefined (the raw cases are left out)
+   */
+  readonly raw?: (backend: B) => Backend;
+  /**
+   * Deletes every key a test wrote through the backend's own `delete` when the test ends, also when it failed,
+   * so a shared store keeps nothing of the suite. Turn it off when `destroy` drops the whole store anyway (a
+   * temporary directory, a throwaway database), or removes the `written` keys itself.
+   * @default true
+   */
+  readonly cleanup?: boolean;
   /**
    * How many places hold an entry after `set`, which is the `count` that `delete` reports: 1 for a single
    * backend, the number of layers for a composition that writes to all of them.
@@ -69,4 +91,10 @@ export interface ConformanceOptions<B extends CacheBackend = CacheBackend> {
    * when your format adds framing and you want the at-limit case to sit exactly on `maxValueBytes`.
    */
   readonly valueOfSize?: (bytes: number) => unknown;
+}
+
+/** Everything {@link runBackendConformance} needs to run the suite against one backend. */
+export interface ConformanceOptions<B extends CacheBackend = CacheBackend> extends ConformanceCaseOptions<B> {
+  /** The test runner's `describe` and `it`. */
+  readonly runner: TestRunner;
 }

@@ -15,6 +15,7 @@ runBackendConformance({
   create: () => mapBackend(),
   capabilities: { expiryPrecisionMs: 0, losslessKeys: false },
   inspect,
+  raw: (backend) => backend.store,
 });
 
 // Lossless keys add the null-vs-"" case.
@@ -25,6 +26,7 @@ runBackendConformance({
   destroy: async (backend) => backend.close?.(),
   capabilities: { expiryPrecisionMs: 0, losslessKeys: true },
   inspect,
+  raw: (backend) => backend.store,
 });
 
 // A JSON format cannot carry bytes: no binary case, string values in the size cases.

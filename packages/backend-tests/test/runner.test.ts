@@ -1,4 +1,11 @@
-import { CacheError, type CacheBackend, type CacheKey, type CacheValue, DeleteStatus } from '@cache/core';
+import {
+  CacheError,
+  type CacheBackend,
+  type CacheKey,
+  type CacheValue,
+  DeleteStatus,
+  toCacheBackend,
+} from '@cache/core';
 import { describe, expect, it } from 'vitest';
 import {
   type ConformanceCapabilities,
@@ -8,7 +15,7 @@ import {
   runBackendConformance,
   type TestRunner,
 } from '../src/index.js';
-import { mapBackend } from './support/map-backend.js';
+import { MapRawBackend, mapBackend } from './support/map-backend.js';
 
 const CAPS: ConformanceCapabilities = { expiryPrecisionMs: 0, losslessKeys: false };
 
@@ -227,7 +234,89 @@ describe('runBackendConformance with any runner', () => {
   });
 });
 
+describe('cleanup of what the suite wrote', () => {
+  /** Backends from `create` all over one shared store, as a shared database or Redis would be. */
+  function sharedStore() {
+    const store = new MapRawBackend();
+    const handed: CacheKey[][] = [];
+    const options = {
+      name: 'shared',
+      create: () => toCacheBackend(store),
+      destroy: (_backend: CacheBackend, written: readonly CacheKey[]) => {
+        handed.push([...written]);
+      },
+      capabilities: CAPS,
+      raw: () => store,
+    };
+    return { store, handed, options };
+  }
+
+  it('deletes every key every case wrote through the backend, and hands the keys to destroy', async () => {
+    const { store, handed, options } = sharedStore();
+    const cases = conformanceCases(options).filter((c) => !['expiry', 'size'].includes(c.group));
+    for (const c of cases) await c.run();
+    expect(store.size).toBe(0);
+    // One destroy per backend: one per case, plus the eight fresh backends of the first-use case.
+    expect(handed).toHaveLength(cases.length + 8);
+    const keys = handed.flat();
+    expect(keys.length).toBeGreaterThan(1000);
+    expect(keys.every((key) => key.prefix.startsWith('conformance:'))).toBe(true);
+    expect(handed.some((written) => written.some((key) => key.parts[0]?.name === 'view'))).toBe(true);
+  });
+
+  it('cleans up after a failing case too, and leaves the keys to destroy with cleanup: false', async () => {
+    const { store, handed, options } = sharedStore();
+    const pick = (id: string, extra = {}) =>
+      conformanceCases({ ...options, ...extra }).find((c) => c.id === id)!;
+    const failing = conformanceCases({
+      ...options,
+      create: () => toCacheBackend(new MapRawBackend({ faults: { keepOldMetadata: true } })),
+    }).find((c) => c.id === 'overwrite-clears-metadata')!;
+    expect(await settle(() => failing.run())).toBeInstanceOf(ConformanceFailure);
+    await pick('many-keys').run();
+    expect(store.size).toBe(0);
+    await pick('many-keys', { cleanup: false }).run();
+    expect(store.size).toBe(1000);
+    expect(handed.at(-1)).toHaveLength(1000);
+  });
+
+  it('reports a delete that fails during cleanup after a passing case', async () => {
+    const inner = mapBackend();
+    const failingDelete: CacheBackend = {
+      label: 'no-delete',
+      get: (key, info) => inner.get(key, info),
+      set: (key, value) => inner.set(key, value),
+      delete: () => {
+        throw new Error('delete refused');
+      },
+    };
+    const [first] = conformanceCases({ name: 'x', create: () => failingDelete, capabilities: CAPS });
+    expect(String(await settle(() => first!.run()))).toMatch(
+      /cleanup \(delete of the keys it wrote\) failed after case "write-read": delete refused/,
+    );
+  });
+});
+
+describe('conformanceCases without a runner', () => {
+  it('needs no runner to list and run cases', async () => {
+    const cases = conformanceCases({ name: 'x', create: () => mapBackend(), capabilities: CAPS });
+    await cases.find((c) => c.id === 'write-read')!.run();
+  });
+});
+
 describe('the cases follow the declared capabilities', () => {
+  it('writes views at the raw level only when the raw backend is given', () => {
+    expect(idsFor(CAPS)).not.toContain('raw-write-views');
+    const ids = conformanceCases({
+      name: 'x',
+      create: () => mapBackend(),
+      capabilities: CAPS,
+      raw: (backend) => backend.store,
+    }).map((c) => c.id);
+    expect(ids).toContain('raw-write-views');
+    expect(ids).toContain('fresh-backends-first-use');
+  });
+
   it('tests null vs "" only for lossless keys', () => {
     expect(idsFor({ ...CAPS, losslessKeys: true })).toContain('keys-null-vs-empty');
     expect(idsFor(CAPS)).toContain('keys-null-vs-empty-lossy');
@@ -266,6 +355,8 @@ describe('options are checked', () => {
     ['maxValueBytes', { ...base, capabilities: { ...CAPS, maxValueBytes: 0 } }],
     ['layers', { ...base, layers: 0 }],
     ['inspect', { ...base, inspect: {} }],
+    ['raw', { ...base, raw: {} }],
+    ['cleanup', { ...base, cleanup: 'yes' }],
   ];
   it.each(bad)('rejects a bad %s with INVALID_OPTIONS', (what, options) => {
     let error: unknown;

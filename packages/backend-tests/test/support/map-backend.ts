@@ -35,6 +35,8 @@ export interface MapFaults {
   readonly truncateAt?: number;
   /** Values over `maxBytes` are dropped without an error, leaving the previous entry in place. */
   readonly ignoreOversized?: boolean;
+  /** `write` stores the whole `ArrayBuffer` under the data, not the view (`Buffer.from(data.buffer)`). */
+  readonly wholeBuffer?: boolean;
 }
 
 export interface MapRawOptions {
@@ -94,6 +96,11 @@ export class MapRawBackend implements Backend {
     return entry;
   }
 
+  /** How many entries the store holds, expired ones included. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
   /** True when the store holds an entry for `key`, as Redis `EXISTS` answers (the suite's `inspect.exists`). */
   has(key: CacheKey): boolean {
     return this.#entry(key) !== undefined;
@@ -124,7 +131,8 @@ export class MapRawBackend implements Backend {
         },
       );
     }
-    let data = value.data.slice(0, faults.truncateAt ?? value.data.length);
+    const given = faults.wholeBuffer ? new Uint8Array(value.data.buffer) : value.data;
+    let data = given.slice(0, faults.truncateAt ?? given.length);
     if (faults.mangleFF) data = data.map((b) => (b === 0xff ? 0x3f : b));
     const old = this.#entry(key);
     let expire = faults.dropExpire ? undefined : value.expire;
@@ -215,4 +223,68 @@ export class SyncMapBackend implements CacheBackend {
       ? DeleteStatus.missing
       : DeleteStatus.deleted(1);
   }
+}
+
+/** One shared "database" for {@link lazyTableBackend}: its table is created by the first backend that needs it. */
+export interface LazyDatabase {
+  table: Map<string, Entry> | undefined;
+}
+
+/**
+ * A raw backend over a shared database whose table it creates lazily, checking and creating across an await
+ * with no lock, the way `CREATE TABLE` on first use races between fresh backends: each one that saw no table
+ * creates its own and replaces the others' (and the writes in them). Correct in every other way.
+ */
+class LazyTableRaw implements Backend {
+  readonly label = 'lazy-table';
+  readonly valueFormat = jsonOrBytes;
+  readonly keyFormat = urlEncoded;
+  readonly compressor = passthrough;
+  readonly #db: LazyDatabase;
+
+  constructor(db: LazyDatabase) {
+    this.#db = db;
+  }
+
+  async #table(): Promise<Map<string, Entry>> {
+    if (this.#db.table === undefined) {
+      // The round trip of "does the table exist?", then of "create it".
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      this.#db.table = new Map();
+    }
+    return this.#db.table;
+  }
+
+  async read(key: CacheKey): Promise<CacheValue<Uint8Array> | undefined> {
+    const entry = (await this.#table()).get(hex(this.keyFormat.encode(key)));
+    if (entry === undefined) return undefined;
+    const value = new CacheValue(entry.data.slice(), entry.expire, entry.stale);
+    return value.isExpired() ? undefined : value;
+  }
+
+  async write(key: CacheKey, value: CacheValue<Uint8Array>): Promise<void> {
+    const table = await this.#table();
+    const storeKey = hex(this.keyFormat.encode(key));
+    if (value.isExpired()) table.delete(storeKey);
+    else
+      table.set(storeKey, {
+        data: value.data.slice(),
+        expire: value.expire,
+        stale: value.stale,
+        storeExpire: value.expire,
+      });
+  }
+
+  async remove(key: CacheKey): Promise<DeleteStatus> {
+    const table = await this.#table();
+    const storeKey = hex(this.keyFormat.encode(key));
+    const entry = table.get(storeKey);
+    table.delete(storeKey);
+    return entry === undefined || isGone(entry) ? DeleteStatus.missing : DeleteStatus.deleted(1);
+  }
+}
+
+/** A typed backend over a {@link LazyTableRaw} on `db`: several of them race to create its table. */
+export function lazyTableBackend(db: LazyDatabase): CacheBackend {
+  return toCacheBackend(new LazyTableRaw(db));
 }
