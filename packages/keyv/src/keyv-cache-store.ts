@@ -36,7 +36,10 @@ export class KeyvCacheStore extends StoreEvents implements Omit<KeyvStoreAdapter
   constructor(backend: CacheBackend, options?: KeyvCacheStoreOptions) {
     super();
     if (typeof backend !== 'object' || backend === null || typeof backend.get !== 'function') {
-      throw new CacheError('INVALID_OPTIONS', 'KeyvCacheStore: pass a CacheBackend (memory, Redis, a composition)');
+      throw new CacheError(
+        'INVALID_OPTIONS',
+        'KeyvCacheStore: pass a CacheBackend (memory, Redis, a composition)',
+      );
     }
     this.#backend = backend;
     this.opts = { ...resolveOptions(options) };
@@ -81,7 +84,7 @@ export class KeyvCacheStore extends StoreEvents implements Omit<KeyvStoreAdapter
 
   /** True when there was an entry at `key` to remove. */
   async delete(key: string): Promise<boolean> {
-    return (await this.#backend.delete(this.cacheKey(key))) .kind === 'deleted';
+    return (await this.#backend.delete(this.cacheKey(key))).kind === 'deleted';
   }
 
   /**
