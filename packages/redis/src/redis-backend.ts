@@ -138,6 +138,21 @@ export class RedisBackend extends TypedBackend implements Backend {
   }
 
   /**
+   * {@link storeKey} as text for `redis-cli`: double-quoted, every byte outside printable ASCII and every `"`, `'`
+   * and `\` written `\xHH`. Type it in an interactive `redis-cli`, or pass it in single quotes with
+   * `--quoted-input`: `redis-cli --quoted-input HGETALL '<text>'`. (`storeKey(key).toString()` is not the same:
+   * a terminal would send other bytes for a non-ASCII key.)
+   */
+  storeKeyText(key: CacheKey): string {
+    let text = '"';
+    for (const byte of this.storeKey(key)) {
+      const plain = byte >= 0x20 && byte <= 0x7e && byte !== 0x22 && byte !== 0x27 && byte !== 0x5c;
+      text += plain ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
+    }
+    return `${text}"`;
+  }
+
+  /**
    * The key as sent to Redis: the same bytes as {@link storeKey}, as a string when they are all ASCII (a string
    * argument reaches the socket in one piece, a Buffer as a separate chunk), else as the Buffer.
    */
