@@ -9,7 +9,15 @@
 //
 //   node scripts/check-docs.mjs          --keep leaves .docs-check/ for inspection
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,7 +71,8 @@ function workspacePackages() {
   for (const group of ['packages', 'examples']) {
     for (const name of readdirSync(join(root, group))) {
       const manifest = join(root, group, name, 'package.json');
-      if (existsSync(manifest)) packages.set(JSON.parse(readFileSync(manifest, 'utf8')).name, join(root, group, name));
+      if (existsSync(manifest))
+        packages.set(JSON.parse(readFileSync(manifest, 'utf8')).name, join(root, group, name));
     }
   }
   return packages;
@@ -71,7 +80,9 @@ function workspacePackages() {
 
 /** Links a bare import into .docs-check/node_modules: a workspace package, or a dependency one of them has. */
 function link(specifier, packages) {
-  const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+  const name = specifier.startsWith('@')
+    ? specifier.split('/').slice(0, 2).join('/')
+    : specifier.split('/')[0];
   const target = join(scratch, 'node_modules', name);
   if (existsSync(target)) return true;
   let source = packages.get(name);
@@ -101,7 +112,9 @@ function main() {
       const code = block.code.join('\n');
       for (const [, specifier] of code.matchAll(/\bfrom\s+'([^'.][^']*)'/g)) {
         if (!specifier.startsWith('node:') && !link(specifier, packages)) {
-          problems.push(`${file}:${block.start}: cannot resolve '${specifier}' (not a workspace package or dependency)`);
+          problems.push(
+            `${file}:${block.start}: cannot resolve '${specifier}' (not a workspace package or dependency)`,
+          );
         }
       }
       // Same line numbers as the block; `export {}` makes every block a module (top-level await, own scope).
@@ -126,10 +139,14 @@ function main() {
     }),
   );
   const tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', join(scratch, 'tsconfig.json'), '--pretty', 'false'], {
-    cwd: scratch,
-    encoding: 'utf8',
-  });
+  const result = spawnSync(
+    process.execPath,
+    [tsc, '-p', join(scratch, 'tsconfig.json'), '--pretty', 'false'],
+    {
+      cwd: scratch,
+      encoding: 'utf8',
+    },
+  );
   const output = `${result.stdout}${result.stderr}`;
   for (const line of output.split('\n')) {
     if (line.trim() === '') continue;
