@@ -45,6 +45,13 @@ const SCENARIOS = [
     expect: [],
     roundTrip: 'cache',
   },
+  // keyv comes from the registry as @cache/keyv's peer dependency (npm installs peers).
+  {
+    name: 'keyv-memory',
+    install: ['@cache/core', '@cache/memory', '@cache/keyv'],
+    expect: [],
+    roundTrip: 'keyv',
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -303,6 +310,16 @@ const ROUND_TRIPS = {
       if (loads !== 1 || all.some((user) => user.name !== 'Ada')) throw new Error('getOrSet ran the loader ' + loads + ' times');
       await cache.close();
       console.log('getOrSet: 50 concurrent callers, 1 loader call');`,
+  },
+  keyv: {
+    imports: { '@cache/keyv': ['KeyvCacheStore'], '@cache/memory': ['memoryBackend'], keyv: ['Keyv'] },
+    body: `
+      const keyv = new Keyv({ store: new KeyvCacheStore(memoryBackend({ maxEntries: 100 })), namespace: 'check-packs' });
+      await keyv.set('user:42', { name: 'Ada' }, 60_000);
+      const hit = await keyv.get('user:42');
+      await keyv.clear();
+      if (hit?.name !== 'Ada' || (await keyv.get('user:42')) !== undefined) throw new Error('keyv round trip read back ' + JSON.stringify(hit));
+      console.log('keyv set/get/clear round trip ok');`,
   },
   fs: {
     imports: {
