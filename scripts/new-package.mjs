@@ -18,7 +18,7 @@ write(
       repository: { type: 'git', url: 'git+https://github.com/cache-js/cache.git', directory: dir },
       type: 'module',
       sideEffects: false,
-      engines: { node: '>=20.19' },
+      engines: { node: '^20.19.0 || >=22.12.0' },
       exports: {
         '.': { types: './dist/index.d.ts', default: './dist/index.js' },
         './package.json': './package.json',
