@@ -150,6 +150,11 @@ export class FsBackend extends TypedBackend {
     return this.#store;
   }
 
+  /** The raw level (bytes and metadata), for tools and the conformance suite's `raw` option. */
+  get store(): Backend {
+    return this.#store;
+  }
+
   /** Absolute path of the file that holds (or would hold) the entry for `key`. For tools and tests. */
   pathOf(key: CacheKey): string {
     return this.#store.pathOf(key);

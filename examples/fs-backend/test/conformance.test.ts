@@ -60,6 +60,8 @@ function suite(name: string, format: Format | undefined, binaryData: boolean, fr
       await backend.close();
       await rm(directories.get(backend) ?? '', { recursive: true, force: true });
     },
+    // The raw level gets views into larger buffers: the file must hold the view's bytes only.
+    raw: (backend) => backend.store,
     // Expired files go when read or swept, not at their expiry instant: the inspector reports what a sweep leaves,
     // so the suite's "nothing left behind" checks cover the sweep too.
     inspect: {

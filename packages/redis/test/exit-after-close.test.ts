@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from './servers.js';
 
-const TSX = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
+// tsx is a dev dependency of this package, so pnpm links its bin here (the root has none on a fresh clone).
+const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./fixtures/exit-after-close.ts', import.meta.url));
 const EXIT_BOUND_MS = 1000;
 

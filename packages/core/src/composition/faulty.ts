@@ -104,7 +104,10 @@ export class FaultyBackend<B extends CacheBackend = CacheBackend> implements Cac
     const inner = this.inner as CacheBackend;
     if (typeof inner.clearPrefix !== 'function') {
       return Promise.reject(
-        new CacheError('INVALID_OPTIONS', `clearPrefix: "${this.label}" wraps a backend that cannot clear by prefix`),
+        new CacheError(
+          'INVALID_OPTIONS',
+          `clearPrefix: "${this.label}" wraps a backend that cannot clear by prefix`,
+        ),
       );
     }
     return inner.clearPrefix(prefix);
