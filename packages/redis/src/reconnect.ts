@@ -100,7 +100,12 @@ export class ReconnectingCluster implements NodeRedisCluster {
     this.#next = next;
     next.cluster.connect().then(
       () => {
-        if (this.#next !== next) return;
+        // Abandoned while it connected (closed, or replaced): node-redis may have opened node connections after
+        // a destroy() issued mid-discovery, so destroy it again now that it is up.
+        if (this.#next !== next) {
+          next.cluster.destroy();
+          return;
+        }
         this.#next = undefined;
         const previous = this.#current.cluster;
         this.#use(next);
@@ -115,9 +120,9 @@ export class ReconnectingCluster implements NodeRedisCluster {
           });
       },
       (error: unknown) => {
+        next.cluster.destroy();
         if (this.#next !== next) return;
         this.#next = undefined;
-        next.cluster.destroy();
         this.#nodeLost(error);
       },
     );
@@ -141,7 +146,9 @@ export class ReconnectingCluster implements NodeRedisCluster {
   async connect(): Promise<unknown> {
     const first = this.#current;
     await first.cluster.connect();
-    if (this.#current === first && !this.#closed) this.#use(first);
+    // Closed while it connected: connections opened after the close would otherwise outlive it.
+    if (this.#closed) first.cluster.destroy();
+    else if (this.#current === first) this.#use(first);
     return this;
   }
 
