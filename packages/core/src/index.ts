@@ -53,3 +53,16 @@ export type {
 } from './breaker/events.js';
 export type { BreakerOptions, ResolvedBreakerOptions } from './breaker/options.js';
 export { BREAKER_DEFAULTS, isRetryableFailure, resolveBreakerOptions } from './breaker/options.js';
+
+// Diagnostics: what the packages publish on diagnostics_channel (for @cache/otel and other subscribers).
+export type {
+  Diagnostics,
+  DiagnosticsEvent,
+  LoadContext,
+  OperationContext,
+  PointChannel,
+  StoreContext,
+  TracedOperation,
+  Tracing,
+} from './diagnostics.js';
+export { DIAGNOSTICS_CHANNELS, diagnostics } from './diagnostics.js';

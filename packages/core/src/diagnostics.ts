@@ -1,0 +1,154 @@
+/**
+ * What the `@cache` packages publish on Node's `diagnostics_channel`, for tracers and metrics (`@cache/otel`) to
+ * subscribe to without the packages depending on them. Where the runtime has no `diagnostics_channel` (browsers,
+ * some edge runtimes) nothing is published and nothing is loaded. Nobody subscribed costs one boolean check.
+ *
+ * Three tracing channels (start / end / asyncStart / asyncEnd / error, see Node's `TracingChannel`) and one plain
+ * channel for point events. Contexts carry the key's canonical string: subscribers decide whether to record it.
+ */
+
+/** The channel names. Stable: they are part of the API. */
+export const DIAGNOSTICS_CHANNELS: {
+  /** Tracing channel: one trace per cache operation of `@cache/cache` ({@link OperationContext}). */
+  readonly operation: 'cache:operation';
+  /** Tracing channel: one trace per loader run, foreground or background refresh ({@link LoadContext}). */
+  readonly load: 'cache:load';
+  /** Tracing channel: one trace per operation a backend sends to a remote store ({@link StoreContext}). */
+  readonly store: 'cache:store';
+  /** Plain channel: point events ({@link DiagnosticsEvent}). */
+  readonly event: 'cache:event';
+} = Object.freeze({
+  operation: 'cache:operation',
+  load: 'cache:load',
+  store: 'cache:store',
+  event: 'cache:event',
+});
+
+/** The operations traced on {@link DIAGNOSTICS_CHANNELS.operation}. */
+export type TracedOperation = 'get' | 'set' | 'delete' | 'getOrSet' | 'clear';
+
+/**
+ * The context of an operation trace. The producer fills the fields under "filled before the end" before the
+ * trace ends; Node's `TracingChannel` adds `result` or `error`.
+ */
+export interface OperationContext {
+  readonly operation: TracedOperation;
+  /** The cache's namespace prefix, e.g. `"app:users:"` (`""` for none). */
+  readonly namespace: string;
+  /** The key's canonical string (`CacheKey.canonical`); `undefined` for `clear`. */
+  readonly key: string | undefined;
+  /** Filled before the end, for `get` and `getOrSet`: what the caller got. */
+  outcome?: 'hit' | 'stale' | 'miss';
+  /** Filled before the end on a hit: the label path of the tier that answered, `"in-flight"` or `"fallback"`. */
+  source?: string;
+  /** Filled before the end when a stale value stood in for a failed or timed-out loader. */
+  failSafe?: boolean;
+  /** Set by the tracing channel: the operation's result, or its error. */
+  result?: unknown;
+  error?: unknown;
+}
+
+/** The context of a loader trace. */
+export interface LoadContext {
+  readonly namespace: string;
+  readonly key: string;
+  /** True for a refresh nobody waits for. */
+  readonly background: boolean;
+  /** Filled before the end: how the run ended. */
+  outcome?: 'loaded' | 'skipped' | 'failed' | 'timeout';
+  result?: unknown;
+  error?: unknown;
+}
+
+/** The context of a store operation trace (what a backend sends to Redis). */
+export interface StoreContext {
+  /** The backend's label, e.g. `"redis"`. */
+  readonly backend: string;
+  /** The store's kind, for `db.system`: `"redis"`. */
+  readonly system: string;
+  /** `read`, `write`, `remove` or `clear`. */
+  readonly operation: 'read' | 'write' | 'remove' | 'clear';
+  /** The canonical key, when the operation has one. */
+  readonly key: string | undefined;
+  /** Filled before the end when known: payload bytes read or written. */
+  bytes?: number;
+  result?: unknown;
+  error?: unknown;
+}
+
+/** Point events on {@link DIAGNOSTICS_CHANNELS.event}. */
+export type DiagnosticsEvent =
+  | {
+      readonly type: 'breaker';
+      readonly backend: string;
+      readonly from: 'closed' | 'open' | 'half-open';
+      readonly to: 'closed' | 'open' | 'half-open';
+      readonly reason: string;
+    }
+  | {
+      readonly type: 'coherence-message';
+      readonly backend: string;
+      readonly kind: 'invalidation' | 'heartbeat';
+    }
+  | { readonly type: 'coherence-trust'; readonly backend: string; readonly trusted: boolean }
+  | {
+      readonly type: 'memory-size';
+      readonly backend: string;
+      readonly entries: number;
+      readonly bytes: number;
+    };
+
+/** The part of Node's `TracingChannel` the packages use. */
+export interface Tracing<C extends object> {
+  readonly hasSubscribers: boolean;
+  tracePromise<T>(fn: () => Promise<T>, context: C): Promise<T>;
+  traceSync<T>(fn: () => T, context: C): T;
+}
+
+/** The part of Node's `Channel` the packages use. */
+export interface PointChannel<E> {
+  readonly hasSubscribers: boolean;
+  publish(message: E): void;
+}
+
+/** The channels, when the runtime has `diagnostics_channel`. */
+export interface Diagnostics {
+  readonly operation: Tracing<OperationContext>;
+  readonly load: Tracing<LoadContext>;
+  readonly store: Tracing<StoreContext>;
+  readonly event: PointChannel<DiagnosticsEvent>;
+}
+
+interface DiagnosticsChannelModule {
+  tracingChannel(name: string): unknown;
+  channel(name: string): unknown;
+}
+
+let loaded: Diagnostics | null | undefined;
+
+/**
+ * The channels, or `undefined` where the runtime has no `diagnostics_channel`. Loaded once, through
+ * `process.getBuiltinModule` (never a static import, so bundles for other runtimes stay clean).
+ */
+export function diagnostics(): Diagnostics | undefined {
+  if (loaded === undefined) {
+    loaded = null;
+    try {
+      const runtime = globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } };
+      const dc = runtime.process?.getBuiltinModule?.('node:diagnostics_channel') as
+        | DiagnosticsChannelModule
+        | undefined;
+      if (dc !== undefined) {
+        loaded = {
+          operation: dc.tracingChannel(DIAGNOSTICS_CHANNELS.operation) as Tracing<OperationContext>,
+          load: dc.tracingChannel(DIAGNOSTICS_CHANNELS.load) as Tracing<LoadContext>,
+          store: dc.tracingChannel(DIAGNOSTICS_CHANNELS.store) as Tracing<StoreContext>,
+          event: dc.channel(DIAGNOSTICS_CHANNELS.event) as PointChannel<DiagnosticsEvent>,
+        };
+      }
+    } catch {
+      loaded = null;
+    }
+  }
+  return loaded ?? undefined;
+}
