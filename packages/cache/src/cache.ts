@@ -4,7 +4,9 @@ import {
   type CacheKey,
   type CacheValue,
   isPromiseLike,
+  type OperationContext,
   type ReadInfo,
+  type Tracing,
 } from '@cache/core';
 import type { CacheEvent, CacheEventType, CacheStats, StaleReason } from './events.js';
 import { Flight, type Loader } from './flight.js';
@@ -20,6 +22,7 @@ import {
   resolveGetOrSetOptions,
 } from './options.js';
 import { asCacheError, Shared } from './shared.js';
+import { answered, channels, operationContext, operationTracing, startLoad } from './tracing.js';
 
 /** Options of {@link Cache.wrap}: how to build the key from the arguments, and the `getOrSet` options. */
 export interface WrapOptions<A extends unknown[]> extends GetOrSetOptions {
@@ -88,22 +91,10 @@ export class Cache {
     } catch (error) {
       return Promise.reject(error);
     }
-    const loaded = s.loaded(key);
-    if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT));
-    const info: ReadInfo = {};
-    let read: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
-    try {
-      read = s.store.get<T>(key, info);
-    } catch (error) {
-      return this.#getFailed<T>(key, error);
-    }
-    if (isPromiseLike(read)) {
-      return Promise.resolve(read).then(
-        (value) => this.#answerGet(key, value, info, options),
-        (error: unknown) => this.#getFailed<T>(key, error),
-      );
-    }
-    return Promise.resolve(this.#answerGet(key, read, info, options));
+    const tracing = operationTracing();
+    if (tracing === undefined) return this.#get(key, options, undefined);
+    const trace = operationContext('get', this.prefix, key.canonical);
+    return tracing.tracePromise(() => this.#get<T>(key, options, trace), trace);
   }
 
   /**
@@ -122,6 +113,9 @@ export class Cache {
       return Promise.reject(error);
     }
     const load = loader as unknown as Loader<T>;
+    if (channels?.operation.hasSubscribers) {
+      return this.#tracedGetOrSet(key, load, options, channels.operation);
+    }
     if (s.flights.size > 0) {
       const loaded = s.loaded(key);
       if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT));
@@ -156,12 +150,16 @@ export class Cache {
       s.rejectIfClosed();
       const key = this.#keys.key(input);
       const value = s.entry(data, checkLifetime(options, s.defaults));
-      return s
-        .supersede(key)
-        .then(() => s.store.set(key, value))
-        .catch((error: unknown) => {
-          throw asCacheError(error, 'set', s.store.label, key);
-        });
+      const run = (): Promise<void> =>
+        s
+          .supersede(key)
+          .then(() => s.store.set(key, value))
+          .catch((error: unknown) => {
+            throw asCacheError(error, 'set', s.store.label, key);
+          });
+      const tracing = operationTracing();
+      if (tracing === undefined) return run();
+      return tracing.tracePromise(run, operationContext('set', this.prefix, key.canonical));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -176,15 +174,19 @@ export class Cache {
     try {
       s.rejectIfClosed();
       const key = this.#keys.key(input);
-      return s
-        .supersede(key)
-        .then(() => s.store.delete(key))
-        .then(
-          (status) => status.kind === 'deleted',
-          (error: unknown) => {
-            throw asCacheError(error, 'delete', s.store.label, key);
-          },
-        );
+      const run = (): Promise<boolean> =>
+        s
+          .supersede(key)
+          .then(() => s.store.delete(key))
+          .then(
+            (status) => status.kind === 'deleted',
+            (error: unknown) => {
+              throw asCacheError(error, 'delete', s.store.label, key);
+            },
+          );
+      const tracing = operationTracing();
+      if (tracing === undefined) return run();
+      return tracing.tracePromise(run, operationContext('delete', this.prefix, key.canonical));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -212,12 +214,16 @@ export class Cache {
         );
       }
       const prefix = this.#keys.prefix;
-      return s
-        .supersedePrefix(prefix)
-        .then(() => clearPrefix.call(s.store, prefix))
-        .catch((error: unknown) => {
-          throw asCacheError(error, 'clear', s.store.label, undefined);
-        });
+      const run = (): Promise<void> =>
+        s
+          .supersedePrefix(prefix)
+          .then(() => clearPrefix.call(s.store, prefix))
+          .catch((error: unknown) => {
+            throw asCacheError(error, 'clear', s.store.label, undefined);
+          });
+      const tracing = operationTracing();
+      if (tracing === undefined) return run();
+      return tracing.tracePromise(run, operationContext('clear', prefix, undefined));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -290,22 +296,81 @@ export class Cache {
   }
 
   // ── internals ──────────────────────────────────────────────────────────────────────────────────────────
+  // `trace` is the context of a traced call (someone listens on `cache:operation`), else `undefined`.
 
-  #hit<T>(key: CacheKey, data: T, source: string | undefined): T {
+  #get<T>(key: CacheKey, options: GetOptions, trace: OperationContext | undefined): Promise<T | undefined> {
     const s = this.#shared;
+    const loaded = s.loaded(key);
+    if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT, trace));
+    const info: ReadInfo = {};
+    let read: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
+    try {
+      read = s.store.get<T>(key, info);
+    } catch (error) {
+      return this.#getFailed<T>(key, error, trace);
+    }
+    if (isPromiseLike(read)) {
+      return Promise.resolve(read).then(
+        (value) => this.#answerGet(key, value, info, options, trace),
+        (error: unknown) => this.#getFailed<T>(key, error, trace),
+      );
+    }
+    return Promise.resolve(this.#answerGet(key, read, info, options, trace));
+  }
+
+  /** `getOrSet` under a `cache:operation` trace: the same steps, each marking what the caller got. */
+  #tracedGetOrSet<T>(
+    key: CacheKey,
+    load: Loader<T>,
+    options: GetOrSetOptions | undefined,
+    tracing: Tracing<OperationContext>,
+  ): Promise<T> {
+    const trace = operationContext('getOrSet', this.prefix, key.canonical);
+    return tracing.tracePromise(() => {
+      const s = this.#shared;
+      const loaded = s.loaded(key);
+      if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT, trace));
+      const info: ReadInfo = {};
+      let read: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
+      try {
+        read = s.store.get<T>(key, info);
+      } catch (error) {
+        return this.#afterRead(key, undefined, error, info, load, options, trace);
+      }
+      if (isPromiseLike(read)) {
+        return Promise.resolve(read).then(
+          (value) => this.#afterRead(key, value, undefined, info, load, options, trace),
+          (error: unknown) => this.#afterRead<T>(key, undefined, error, info, load, options, trace),
+        );
+      }
+      if (read !== undefined && isFresh(read, s.now)) {
+        return Promise.resolve(this.#hit(key, read.data, info.source, trace));
+      }
+      return this.#afterRead(key, read, undefined, info, load, options, trace);
+    }, trace);
+  }
+
+  #hit<T>(key: CacheKey, data: T, source: string | undefined, trace?: OperationContext): T {
+    const s = this.#shared;
+    if (trace !== undefined) answered(trace, 'hit', source);
     s.counters.hit(source);
     if (s.emitter.active) s.emitter.emit({ type: 'hit', key: key.canonical, source });
     return data;
   }
 
-  #miss(key: CacheKey): void {
+  #miss(key: CacheKey, trace: OperationContext | undefined): void {
     const s = this.#shared;
+    answered(trace, 'miss');
     s.counters.misses++;
     if (s.emitter.active) s.emitter.emit({ type: 'miss', key: key.canonical });
   }
 
-  #staleServed<T>(key: CacheKey, data: T, reason: StaleReason): T {
+  #staleServed<T>(key: CacheKey, data: T, reason: StaleReason, trace: OperationContext | undefined): T {
     const s = this.#shared;
+    if (trace !== undefined) {
+      trace.outcome = 'stale';
+      if (reason === 'fail-safe') trace.failSafe = true;
+    }
     s.counters.staleHits++;
     if (reason === 'fail-safe') s.counters.failSafe++;
     if (s.emitter.active) s.emitter.emit({ type: 'stale', key: key.canonical, reason });
@@ -317,25 +382,29 @@ export class Cache {
     value: CacheValue<T> | undefined,
     info: ReadInfo,
     options: GetOptions,
+    trace: OperationContext | undefined,
   ): T | undefined {
     const s = this.#shared;
     if (value === undefined) {
-      this.#miss(key);
+      this.#miss(key, trace);
       return undefined;
     }
-    if (isFresh(value, s.now)) return this.#hit(key, value.data, info.source);
-    if (options.allowStale === true) return this.#staleServed(key, value.data, 'return');
-    this.#miss(key);
+    if (isFresh(value, s.now)) return this.#hit(key, value.data, info.source, trace);
+    if (options.allowStale === true) {
+      if (trace !== undefined && info.source !== undefined) trace.source = info.source;
+      return this.#staleServed(key, value.data, 'return', trace);
+    }
+    this.#miss(key, trace);
     return undefined;
   }
 
-  #getFailed<T>(key: CacheKey, error: unknown): Promise<T | undefined> {
+  #getFailed<T>(key: CacheKey, error: unknown, trace: OperationContext | undefined): Promise<T | undefined> {
     const s = this.#shared;
     if (s.onStoreError === 'throw') return Promise.reject(asCacheError(error, 'get', s.store.label, key));
     s.storeError(key, 'get', error);
     const kept = s.keptForOutage(key);
-    if (kept !== undefined) return Promise.resolve(this.#hit(key, kept.data as T, FALLBACK));
-    this.#miss(key);
+    if (kept !== undefined) return Promise.resolve(this.#hit(key, kept.data as T, FALLBACK, trace));
+    this.#miss(key, trace);
     return Promise.resolve(undefined);
   }
 
@@ -346,12 +415,13 @@ export class Cache {
     info: ReadInfo,
     loader: Loader<T>,
     callOptions: GetOrSetOptions | undefined,
+    trace?: OperationContext,
   ): Promise<T> {
     const s = this.#shared;
     if (error !== undefined) {
       s.storeError(key, 'get', error);
       const kept = s.keptForOutage(key);
-      if (kept !== undefined) return Promise.resolve(this.#hit(key, kept.data as T, FALLBACK));
+      if (kept !== undefined) return Promise.resolve(this.#hit(key, kept.data as T, FALLBACK, trace));
     }
     let options: ResolvedGetOrSetOptions;
     try {
@@ -362,13 +432,16 @@ export class Cache {
     if (value !== undefined) {
       const now = s.now();
       const state = value.state(now);
-      if (state === 'actual') return Promise.resolve(this.#hit(key, value.data, info.source));
-      if (state === 'stale') return this.#onStale(key, value, loader, options, now);
+      if (state === 'actual') return Promise.resolve(this.#hit(key, value.data, info.source, trace));
+      if (state === 'stale') {
+        if (trace !== undefined && info.source !== undefined) trace.source = info.source;
+        return this.#onStale(key, value, loader, options, now, trace);
+      }
     }
     const loaded = s.loaded(key);
-    if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT));
-    this.#miss(key);
-    return this.#load(key, loader, options, undefined);
+    if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT, trace));
+    this.#miss(key, trace);
+    return this.#load(key, loader, options, undefined, trace);
   }
 
   #onStale<T>(
@@ -377,16 +450,21 @@ export class Cache {
     loader: Loader<T>,
     options: ResolvedGetOrSetOptions,
     now: number,
+    trace: OperationContext | undefined,
   ): Promise<T> {
     const s = this.#shared;
     if (options.stalePolicy === 'return')
-      return Promise.resolve(this.#staleServed(key, stale.data, 'return'));
-    if (s.inBackoff(key, now)) return Promise.resolve(this.#staleServed(key, stale.data, 'fail-safe'));
+      return Promise.resolve(this.#staleServed(key, stale.data, 'return', trace));
+    if (s.inBackoff(key, now)) {
+      return Promise.resolve(this.#staleServed(key, stale.data, 'fail-safe', trace));
+    }
     if (options.stalePolicy === 'revalidate') {
       this.#refresh(key, loader, options, stale);
-      return Promise.resolve(this.#staleServed(key, stale.data, 'revalidate'));
+      return Promise.resolve(this.#staleServed(key, stale.data, 'revalidate', trace));
     }
-    return this.#load(key, loader, options, stale);
+    // The caller waits for the loader: what it gets is loaded, unless a stale value stands in (marked then).
+    answered(trace, 'miss');
+    return this.#load(key, loader, options, stale, trace);
   }
 
   /** Starts a background refresh of `key` unless one (or a foreground load) already runs, or too many do. */
@@ -417,6 +495,7 @@ export class Cache {
     loader: Loader<T>,
     options: ResolvedGetOrSetOptions,
     stale: CacheValue<T> | undefined,
+    trace: OperationContext | undefined,
   ): Promise<T> {
     const s = this.#shared;
     let flight = s.flights.get(key.canonical) as Flight<T> | undefined;
@@ -442,11 +521,11 @@ export class Cache {
     const current = flight;
     return outcome.then(
       (value) =>
-        value === WAITED_TOO_LONG ? this.#waitedTooLong(key, current, stale, reason, options) : value,
+        value === WAITED_TOO_LONG ? this.#waitedTooLong(key, current, stale, reason, options, trace) : value,
       (error: unknown) => {
         if (stale === undefined || CacheError.is(error, 'CLOSED')) throw error;
         s.emitter.report({ type: 'fail-safe', key: key.canonical, error: error as CacheError });
-        return this.#staleServed(key, stale.data, 'fail-safe');
+        return this.#staleServed(key, stale.data, 'fail-safe', trace);
       },
     );
   }
@@ -457,6 +536,7 @@ export class Cache {
     stale: CacheValue<T> | undefined,
     reason: StaleReason,
     options: ResolvedGetOrSetOptions,
+    trace: OperationContext | undefined,
   ): T {
     const s = this.#shared;
     if (stale !== undefined) {
@@ -465,7 +545,7 @@ export class Cache {
         s.counters.softTimeouts++;
         if (s.emitter.active) s.emitter.emit({ type: 'loader-timeout', key: key.canonical, kind: 'soft' });
       }
-      return this.#staleServed(key, stale.data, reason);
+      return this.#staleServed(key, stale.data, reason, trace);
     }
     throw new CacheError(
       'LOCK_TIMEOUT',
@@ -494,7 +574,12 @@ export class Cache {
           }
         }
       : undefined;
-    const flight: Flight<T> = new Flight(key, loader, stale?.data, options.hardTimeoutMs, onLate);
+    const flight: Flight<T> = startLoad(
+      this.#keys.prefix,
+      key.canonical,
+      background,
+      () => new Flight(key, loader, stale?.data, options.hardTimeoutMs, onLate),
+    );
     s.flights.set(key.canonical, flight as Flight<unknown>);
     const end = (): void => {
       if (s.flights.get(key.canonical) === flight) s.flights.delete(key.canonical);

@@ -1,5 +1,6 @@
 import { type Awaitable, isPromiseLike } from '../awaitable.js';
 import type { BackendLabel } from '../backend-label.js';
+import { diagnostics } from '../diagnostics.js';
 import { CacheError, type CacheOperation } from '../errors.js';
 import type {
   BreakerCounters,
@@ -270,6 +271,10 @@ export class CircuitBreaker {
       const abandoned = [...this.#abandon];
       this.#abandon.clear();
       for (const abandon of abandoned) abandon(refusal);
+    }
+    const channels = diagnostics();
+    if (channels?.event.hasSubscribers) {
+      channels.event.publish({ type: 'breaker', backend: this.label, from, to, reason });
     }
     for (const listener of this.#listeners) {
       try {
