@@ -1,0 +1,185 @@
+import { DataPointType } from '@opentelemetry/sdk-metrics';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type CacheInstrumentation, instrumentCache } from '../src/index.js';
+import { hasSubscribers, otelSdk, type Point, sortPoints } from './helpers.js';
+import { scenario } from './scenario.js';
+
+const ns = { 'cache.namespace': 'app:' };
+const redisOp = (operation: string) => ({
+  'db.system.name': 'redis',
+  'db.operation.name': operation,
+  'cache.backend': 'redis',
+});
+const sum = (attributes: Point['attributes'], value: number): Point => ({ attributes, value });
+const hist = (attributes: Point['attributes'], count: number): Point => ({ attributes, count });
+
+/** The operation points of the scenario: the attributes of each, and how many. */
+const operationPoints: [Point['attributes'], number][] = [
+  [{ 'cache.operation': 'get', ...ns, 'cache.outcome': 'hit', 'cache.tier': 'memory' }, 1],
+  [{ 'cache.operation': 'get', ...ns, 'cache.outcome': 'hit', 'cache.tier': 'redis' }, 1],
+  [{ 'cache.operation': 'get', ...ns, 'cache.outcome': 'miss' }, 1],
+  [{ 'cache.operation': 'getOrSet', ...ns, 'cache.outcome': 'miss' }, 1],
+  [{ 'cache.operation': 'getOrSet', ...ns, 'cache.outcome': 'miss', 'error.type': 'LOADER_FAILED' }, 1],
+  [
+    {
+      'cache.operation': 'getOrSet',
+      ...ns,
+      'cache.outcome': 'stale',
+      'cache.tier': 'memory',
+      'cache.fail_safe': false,
+    },
+    1,
+  ],
+  [
+    {
+      'cache.operation': 'getOrSet',
+      ...ns,
+      'cache.outcome': 'stale',
+      'cache.tier': 'memory',
+      'cache.fail_safe': true,
+    },
+    2,
+  ],
+  [{ 'cache.operation': 'set', ...ns }, 1],
+  [{ 'cache.operation': 'delete', ...ns }, 1],
+  [{ 'cache.operation': 'clear', ...ns }, 1],
+];
+
+describe('metrics', () => {
+  let sdk: ReturnType<typeof otelSdk>;
+  let otel: CacheInstrumentation;
+  beforeEach(() => {
+    sdk = otelSdk();
+  });
+  afterEach(async () => {
+    otel.disable();
+    await sdk.shutdown();
+  });
+
+  it('records exactly the expected points for the scripted scenario', async () => {
+    const memory = { label: 'memory', size: 2, bytes: 512 };
+    otel = instrumentCache({
+      meterProvider: sdk.meterProvider,
+      traces: false,
+      memoryBackends: [memory],
+    });
+    await scenario();
+    const loaded = { ...ns, 'cache.loader.outcome': 'loaded' };
+    expect(await sdk.collect()).toEqual({
+      'cache.operations': sortPoints(operationPoints.map(([attributes, n]) => sum(attributes, n))),
+      'cache.operation.duration': sortPoints(operationPoints.map(([attributes, n]) => hist(attributes, n))),
+      'cache.stale.served': [sum({ 'cache.operation': 'getOrSet', ...ns }, 3)],
+      'cache.fail_safe.activations': [sum({ 'cache.operation': 'getOrSet', ...ns }, 2)],
+      'cache.loader.runs': sortPoints([
+        sum({ ...loaded, 'cache.loader.background': false }, 1),
+        sum({ ...loaded, 'cache.loader.background': true }, 1),
+        sum(
+          { ...ns, 'cache.loader.background': false, 'cache.loader.outcome': 'failed', 'error.type': 'TypeError' },
+          1,
+        ),
+        sum({ ...ns, 'cache.loader.background': false, 'cache.loader.outcome': 'failed', 'error.type': 'Error' }, 1),
+        sum(
+          {
+            ...ns,
+            'cache.loader.background': false,
+            'cache.loader.outcome': 'timeout',
+            'error.type': 'LOADER_TIMEOUT',
+          },
+          1,
+        ),
+      ]),
+      'cache.loader.duration': sortPoints([
+        hist({ ...loaded, 'cache.loader.background': false }, 1),
+        hist({ ...loaded, 'cache.loader.background': true }, 1),
+        hist(
+          { ...ns, 'cache.loader.background': false, 'cache.loader.outcome': 'failed', 'error.type': 'TypeError' },
+          1,
+        ),
+        hist(
+          { ...ns, 'cache.loader.background': false, 'cache.loader.outcome': 'failed', 'error.type': 'Error' },
+          1,
+        ),
+        hist(
+          {
+            ...ns,
+            'cache.loader.background': false,
+            'cache.loader.outcome': 'timeout',
+            'error.type': 'LOADER_TIMEOUT',
+          },
+          1,
+        ),
+      ]),
+      'cache.refreshes': [sum({ ...loaded, 'cache.loader.background': true }, 1)],
+      'db.client.operation.duration': sortPoints([
+        hist(redisOp('read'), 2),
+        hist({ ...redisOp('read'), 'error.type': 'TIMEOUT' }, 1),
+        hist(redisOp('write'), 2),
+        hist(redisOp('remove'), 1),
+        hist(redisOp('clear'), 1),
+      ]),
+      'cache.store.payload.size': sortPoints([hist(redisOp('read'), 1), hist(redisOp('write'), 2)]),
+      'cache.breaker.state_changes': [
+        sum({ 'cache.backend': 'redis', 'cache.breaker.from': 'closed', 'cache.breaker.to': 'open' }, 1),
+      ],
+      'cache.breaker.state': [sum({ 'cache.backend': 'redis' }, 2)],
+      'cache.coherence.messages': sortPoints([
+        sum({ 'cache.backend': 'redis', 'cache.coherence.kind': 'heartbeat' }, 1),
+        sum({ 'cache.backend': 'redis', 'cache.coherence.kind': 'invalidation' }, 2),
+      ]),
+      'cache.coherence.trust_changes': [sum({ 'cache.backend': 'redis', 'cache.coherence.trusted': false }, 1)],
+      'cache.coherence.trusted': [sum({ 'cache.backend': 'redis' }, 0)],
+      'cache.memory.entries': sortPoints([
+        sum({ 'cache.backend': 'memory' }, 2),
+        sum({ 'cache.backend': 'memory-events' }, 3),
+      ]),
+      'cache.memory.usage': sortPoints([
+        sum({ 'cache.backend': 'memory' }, 512),
+        sum({ 'cache.backend': 'memory-events' }, 300),
+      ]),
+    });
+    // Gauges read the backends at each collection.
+    memory.size = 5;
+    const again = await sdk.collect();
+    expect(again['cache.memory.entries']).toContainEqual(sum({ 'cache.backend': 'memory' }, 5));
+  });
+
+  it('uses the units and instrument types of the README table', async () => {
+    otel = instrumentCache({ meterProvider: sdk.meterProvider, traces: false });
+    await scenario();
+    const expected: Record<string, [string, DataPointType]> = {
+      'cache.operations': ['{operation}', DataPointType.SUM],
+      'cache.operation.duration': ['s', DataPointType.HISTOGRAM],
+      'cache.loader.duration': ['s', DataPointType.HISTOGRAM],
+      'db.client.operation.duration': ['s', DataPointType.HISTOGRAM],
+      'cache.store.payload.size': ['By', DataPointType.HISTOGRAM],
+      'cache.breaker.state': ['1', DataPointType.GAUGE],
+      'cache.memory.entries': ['{entry}', DataPointType.GAUGE],
+      'cache.memory.usage': ['By', DataPointType.GAUGE],
+    };
+    for (const [name, [unit, type]] of Object.entries(expected)) {
+      expect(await sdk.descriptor(name), name).toEqual({ unit, type });
+    }
+  });
+
+  it('records durations in seconds', async () => {
+    otel = instrumentCache({ meterProvider: sdk.meterProvider, traces: false });
+    await scenario();
+    // The background refresh sleeps 5 ms: its duration is a few thousandths, not a few units.
+    const refresh = await sdk.histogramSum('cache.loader.duration', { 'cache.loader.background': true });
+    expect(refresh).toBeGreaterThanOrEqual(0.004);
+    expect(refresh).toBeLessThan(1);
+  });
+
+  it('records nothing with metrics: false, and nothing after disable()', async () => {
+    otel = instrumentCache({ meterProvider: sdk.meterProvider, metrics: false, traces: false });
+    expect(hasSubscribers()).toBe(false);
+    otel.disable();
+    otel = instrumentCache({ meterProvider: sdk.meterProvider, traces: false });
+    expect(hasSubscribers()).toBe(true);
+    otel.disable();
+    otel.disable();
+    expect(hasSubscribers()).toBe(false);
+    await scenario();
+    expect(await sdk.collect()).toEqual({});
+  });
+});
