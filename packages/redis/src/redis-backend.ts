@@ -8,9 +8,11 @@ import {
   type CacheValue,
   type Compressor,
   DeleteStatus,
+  diagnostics,
   type Format,
   type KeyFormat,
   passthrough,
+  type StoreContext,
   TypedBackend,
   urlEncodeKey,
   urlEncoded,
@@ -28,6 +30,8 @@ import { toCacheError } from './redis-errors.js';
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_RESPONSE_TIMEOUT_MS = 2000;
 const noop = (): void => undefined;
+/** The `diagnostics_channel` channels, looked up once (`undefined` where the runtime has none). */
+const channels = diagnostics();
 
 function positiveMs(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
@@ -202,8 +206,43 @@ export class RedisBackend extends TypedBackend implements Backend {
     });
   }
 
+  /**
+   * Runs `work` under a `cache:store` trace when someone listens (see `@cache/core`'s `diagnostics`), else as is.
+   * `bytes` is the payload size, or gives it from the result when it is only known then.
+   */
+  #traced<T>(
+    operation: StoreContext['operation'],
+    key: CacheKey | undefined,
+    work: () => Promise<T>,
+    bytes?: number | ((result: T) => number | undefined),
+  ): Promise<T> {
+    const store = channels?.store;
+    if (!store?.hasSubscribers) return work();
+    const context: StoreContext = { backend: this.label, system: 'redis', operation, key: key?.canonical };
+    if (typeof bytes === 'number') context.bytes = bytes;
+    if (typeof bytes !== 'function') return store.tracePromise(work, context);
+    return store.tracePromise(
+      () =>
+        work().then((result) => {
+          const size = bytes(result);
+          if (size !== undefined) context.bytes = size;
+          return result;
+        }),
+      context,
+    );
+  }
+
   /** Reads the entry at `key` in one round trip (`HMGET d s e c` + `PTTL`), or `undefined` on a miss. */
   read(key: CacheKey): Promise<CacheValue<Uint8Array> | undefined> {
+    return this.#traced(
+      'read',
+      key,
+      () => this.#read(key),
+      (value) => value?.data.byteLength,
+    );
+  }
+
+  #read(key: CacheKey): Promise<CacheValue<Uint8Array> | undefined> {
     return this.#command('read', key, (redisKey) => this.#link.read(redisKey, READ_FIELDS)).then(
       ([fields, pttl]) => {
         try {
@@ -222,19 +261,23 @@ export class RedisBackend extends TypedBackend implements Backend {
    */
   write(key: CacheKey, value: CacheValue<Uint8Array>): Promise<void> {
     if (value.isExpired(this.now())) return this.remove(key).then(noop);
-    return this.#command('write', key, (redisKey) =>
-      this.#link.write({
-        key: redisKey,
-        hset: hsetArgs(redisKey, value, this.#codec),
-        expireAt: value.expire,
-      }),
-    ).then(noop);
+    const send = (): Promise<void> =>
+      this.#command('write', key, (redisKey) =>
+        this.#link.write({
+          key: redisKey,
+          hset: hsetArgs(redisKey, value, this.#codec),
+          expireAt: value.expire,
+        }),
+      ).then(noop);
+    return this.#traced('write', key, send, value.data.byteLength);
   }
 
   /** Deletes the entry at `key` (`DEL`). */
   remove(key: CacheKey): Promise<DeleteStatus> {
-    return this.#command('remove', key, (redisKey) => this.#link.remove(redisKey)).then((count) =>
-      DeleteStatus.deleted(count),
+    return this.#traced('remove', key, () =>
+      this.#command('remove', key, (redisKey) => this.#link.remove(redisKey)).then((count) =>
+        DeleteStatus.deleted(count),
+      ),
     );
   }
 
@@ -243,7 +286,11 @@ export class RedisBackend extends TypedBackend implements Backend {
    * of a cluster; returns how many keys it removed. Each page is bounded by the response timeout, not the whole
    * clear. Refuses an empty pattern, which would empty the whole database.
    */
-  async clear(prefix = ''): Promise<number> {
+  clear(prefix = ''): Promise<number> {
+    return this.#traced('clear', undefined, () => this.#clear(prefix));
+  }
+
+  async #clear(prefix: string): Promise<number> {
     const start = this.namespace + prefix;
     if (start === '') {
       throw new CacheError('INVALID_OPTIONS', `${this.label}: clear() needs a namespace or a prefix`, {

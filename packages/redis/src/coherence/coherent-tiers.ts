@@ -11,6 +11,7 @@ import {
   Composition,
   compose,
   type DeleteStatus,
+  diagnostics,
   isPromiseLike,
   type ReadInfo,
 } from '@cache/core';
@@ -26,6 +27,9 @@ import {
 } from './options.js';
 import { Publisher } from './publisher.js';
 import { TrustMonitor } from './trust-monitor.js';
+
+/** The `diagnostics_channel` channels, looked up once (`undefined` where the runtime has none). */
+const channels = diagnostics();
 
 /** The far end of `l2`: itself, or the far layer of the compositions it nests. */
 function farthest(backend: CacheBackend, path: BackendLabel): { far: CacheBackend; path: BackendLabel } {
@@ -110,6 +114,7 @@ export class CoherentTiers<
         setTrusted: (trusted, reason) => this.#setTrusted(trusted, reason),
         clearL1: () => this.#clearL1(),
         invalidation: (message) => this.#onInvalidation(message),
+        heartbeatReceived: () => this.#publishMessage('heartbeat'),
         report: (operation, error) => this.#report(operation, error),
         heartbeatPublished: () => this.#published(),
         heartbeatFailed: (error) => this.#reportPublishOutage('heartbeat', error),
@@ -271,6 +276,9 @@ export class CoherentTiers<
     if (this.#trusted === trusted) return;
     this.#trusted = trusted;
     if (trusted || this.#closed) for (const waiter of [...this.#waiters]) waiter();
+    if (channels?.event.hasSubscribers) {
+      channels.event.publish({ type: 'coherence-trust', backend: this.label, trusted });
+    }
     const hook = this.settings.onTrustChange;
     if (hook === undefined) return;
     const change: TrustChange = { trusted, reason };
@@ -280,6 +288,13 @@ export class CoherentTiers<
       queueMicrotask(() => {
         throw error;
       });
+    }
+  }
+
+  /** Publishes a `coherence-message` event on `cache:event` when someone listens. */
+  #publishMessage(kind: 'invalidation' | 'heartbeat'): void {
+    if (channels?.event.hasSubscribers) {
+      channels.event.publish({ type: 'coherence-message', backend: this.label, kind });
     }
   }
 
@@ -313,6 +328,7 @@ export class CoherentTiers<
       return;
     }
     this.#stats.received++;
+    this.#publishMessage('invalidation');
     if (parsed.kind === 'all') {
       this.#dropAll();
       return;

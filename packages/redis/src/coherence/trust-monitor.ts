@@ -15,6 +15,8 @@ export interface TrustHooks {
   clearL1(): Promise<void>;
   /** A message from the invalidation channel. */
   invalidation(message: string): void;
+  /** A message on this instance's heartbeat channel (an echo of its own heartbeat). */
+  heartbeatReceived(): void;
   /** A failure to report as it happens. */
   report(operation: CoherenceOperation, error: unknown): void;
   /** A heartbeat was published: publishing works. */
@@ -158,8 +160,10 @@ export class TrustMonitor {
 
   #onMessage(no: number, channel: string, message: string): void {
     if (no !== this.#sessionNo || this.#closed) return;
-    if (channel === this.#channels.heartbeat) this.#onEcho(no, message);
-    else this.#hooks.invalidation(message);
+    if (channel === this.#channels.heartbeat) {
+      this.#hooks.heartbeatReceived();
+      this.#onEcho(no, message);
+    } else this.#hooks.invalidation(message);
   }
 
   #onEcho(no: number, message: string): void {
