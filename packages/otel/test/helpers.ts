@@ -63,7 +63,8 @@ export function otelSdk() {
       const { resourceMetrics } = await reader.collect();
       for (const scope of resourceMetrics.scopeMetrics) {
         for (const metric of scope.metrics) {
-          if (metric.descriptor.name === name) return { unit: metric.descriptor.unit, type: metric.dataPointType };
+          if (metric.descriptor.name === name)
+            return { unit: metric.descriptor.unit, type: metric.dataPointType };
         }
       }
       return undefined;

@@ -74,10 +74,23 @@ describe('metrics', () => {
         sum({ ...loaded, 'cache.loader.background': false }, 1),
         sum({ ...loaded, 'cache.loader.background': true }, 1),
         sum(
-          { ...ns, 'cache.loader.background': false, 'cache.loader.outcome': 'failed', 'error.type': 'TypeError' },
+          {
+            ...ns,
+            'cache.loader.background': false,
+            'cache.loader.outcome': 'failed',
+            'error.type': 'TypeError',
+          },
           1,
         ),
-        sum({ ...ns, 'cache.loader.background': false, 'cache.loader.outcome': 'failed', 'error.type': 'Error' }, 1),
+        sum(
+          {
+            ...ns,
+            'cache.loader.background': false,
+            'cache.loader.outcome': 'failed',
+            'error.type': 'Error',
+          },
+          1,
+        ),
         sum(
           {
             ...ns,
@@ -92,11 +105,21 @@ describe('metrics', () => {
         hist({ ...loaded, 'cache.loader.background': false }, 1),
         hist({ ...loaded, 'cache.loader.background': true }, 1),
         hist(
-          { ...ns, 'cache.loader.background': false, 'cache.loader.outcome': 'failed', 'error.type': 'TypeError' },
+          {
+            ...ns,
+            'cache.loader.background': false,
+            'cache.loader.outcome': 'failed',
+            'error.type': 'TypeError',
+          },
           1,
         ),
         hist(
-          { ...ns, 'cache.loader.background': false, 'cache.loader.outcome': 'failed', 'error.type': 'Error' },
+          {
+            ...ns,
+            'cache.loader.background': false,
+            'cache.loader.outcome': 'failed',
+            'error.type': 'Error',
+          },
           1,
         ),
         hist(
@@ -126,7 +149,9 @@ describe('metrics', () => {
         sum({ 'cache.backend': 'redis', 'cache.coherence.kind': 'heartbeat' }, 1),
         sum({ 'cache.backend': 'redis', 'cache.coherence.kind': 'invalidation' }, 2),
       ]),
-      'cache.coherence.trust_changes': [sum({ 'cache.backend': 'redis', 'cache.coherence.trusted': false }, 1)],
+      'cache.coherence.trust_changes': [
+        sum({ 'cache.backend': 'redis', 'cache.coherence.trusted': false }, 1),
+      ],
       'cache.coherence.trusted': [sum({ 'cache.backend': 'redis' }, 0)],
       'cache.memory.entries': sortPoints([
         sum({ 'cache.backend': 'memory' }, 2),
