@@ -90,6 +90,40 @@ function lruCache(data: HitData, awaited: boolean): Contender {
   };
 }
 
+/**
+ * Ours with a no-op `diagnostics_channel` subscriber on `cache:operation` (start, end, asyncStart, asyncEnd,
+ * error) for the whole case: every getOrSet then builds its context and runs under `tracePromise`. Subscribed in
+ * `setup`, so this contender gets a case of its own (a subscriber would trace every other row of a shared case).
+ */
+function oursSubscribed(data: HitData): Contender {
+  return {
+    name: '@cache/cache getOrSet, cache:operation subscribed',
+    role: 'ours',
+    note: "the first row of the hit case with a no-op `tracingChannel('cache:operation')` subscriber (start/end/asyncEnd).",
+    async setup(): Promise<Prepared> {
+      const dc = await import('node:diagnostics_channel');
+      const channel = dc.tracingChannel('cache:operation');
+      const noop = (): void => undefined;
+      const handlers = { start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop };
+      const client = await ours().create({ maxEntries: KEY_COUNT, ttlMs: TTL_MS });
+      const { keys, docs } = data;
+      for (let i = 0; i < KEY_COUNT; i++) {
+        const doc = docs[i];
+        await client.getOrSet(keys[i] as string, () => doc);
+      }
+      channel.subscribe(handlers);
+      return {
+        async: true,
+        op: (i) => client.getOrSet(keys[i & MASK] as string, noLoad),
+        teardown: async () => {
+          channel.unsubscribe(handlers);
+          await client.close();
+        },
+      };
+    },
+  };
+}
+
 function cacheCases(): Case[] {
   const docs = jsonDocuments(KEY_COUNT);
   const data: HitData = { docs, keys: docs.map((_, i) => `user:${i}:profile`) };
@@ -108,6 +142,15 @@ function cacheCases(): Case[] {
         lruCache(data, true),
         ...PEERS.map((peer) => hitContender(peer, data)),
       ],
+    },
+    {
+      // The cost of being observed (issue 13). Compare ours ÷ reference here with the row without subscriber in
+      // the case above. `@cache/otel` metrics on: add its contender to this case (subscribed the same way, in
+      // `setup`, undone in `teardown`), as a third row beside these two.
+      name: 'getOrSet hit (memory), diagnostics subscribed',
+      timing: { kind: 'batched' },
+      expect: 'defined',
+      contenders: [oursSubscribed(data), lruCache(data, false)],
     },
   ];
 }
