@@ -52,12 +52,12 @@ try {
 
   const scraped = statsFromScrape(samples);
   const stats = statsFromCache(cache.stats());
-  console.log('\ncounter            /metrics  stats()');
+  console.log(`\n  ${'counter'.padEnd(26)} /metrics  stats()`);
   for (const name of [...new Set([...Object.keys(stats), ...Object.keys(scraped)])].sort()) {
     const agree = scraped[name] === stats[name];
     if (!agree) failed = true;
     console.log(
-      `  ${name.padEnd(22)} ${String(scraped[name] ?? '-').padStart(4)}  ${String(stats[name] ?? '-').padStart(7)}${agree ? '' : '  DISAGREE'}`,
+      `  ${name.padEnd(26)} ${String(scraped[name] ?? '-').padStart(8)}  ${String(stats[name] ?? '-').padStart(7)}${agree ? '' : '  DISAGREE'}`,
     );
   }
   console.log(failed ? '\nthe scrape and cache.stats() disagree' : '\nthe scrape and cache.stats() agree');
