@@ -462,8 +462,8 @@ export class Cache {
       this.#refresh(key, loader, options, stale);
       return Promise.resolve(this.#staleServed(key, stale.data, 'revalidate', trace));
     }
-    // The caller waits for the loader: what it gets is loaded, unless a stale value stands in (marked then).
-    answered(trace, 'miss');
+    // The caller waits for the loader: a miss once the loaded value answers (counted in #load), unless a stale
+    // value stands in (marked then).
     return this.#load(key, loader, options, stale, trace);
   }
 
@@ -520,8 +520,14 @@ export class Cache {
     const outcome = waitMs === undefined ? flight.promise : raceLimit(flight.promise, waitMs);
     const current = flight;
     return outcome.then(
-      (value) =>
-        value === WAITED_TOO_LONG ? this.#waitedTooLong(key, current, stale, reason, options, trace) : value,
+      (value) => {
+        if (value === WAITED_TOO_LONG)
+          return this.#waitedTooLong(key, current, stale, reason, options, trace);
+        // A caller that had a stale value and waited for the loader (stalePolicy 'inline') got no usable value
+        // from the store: a miss, counted once it is known that the loaded value, not the stale one, answered.
+        if (stale !== undefined) this.#miss(key, trace);
+        return value;
+      },
       (error: unknown) => {
         if (stale === undefined || CacheError.is(error, 'CLOSED')) throw error;
         s.emitter.report({ type: 'fail-safe', key: key.canonical, error: error as CacheError });

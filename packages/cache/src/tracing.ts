@@ -65,7 +65,11 @@ export function startLoad<T>(
           return value;
         },
         (error: unknown) => {
-          context.outcome = CacheError.is(error, 'LOADER_TIMEOUT') ? 'timeout' : 'failed';
+          context.outcome = CacheError.is(error, 'LOADER_TIMEOUT')
+            ? 'timeout'
+            : CacheError.is(error, 'CLOSED')
+              ? 'aborted'
+              : 'failed';
           throw error;
         },
       );

@@ -71,11 +71,13 @@ describe("stale policy 'revalidate' (the default)", () => {
 });
 
 describe("stale policy 'inline'", () => {
-  it('waits for the loader and returns its value', async () => {
-    const { cache, advance } = await withStaleValue({ stalePolicy: 'inline' });
+  it('waits for the loader and returns its value, counted as a miss', async () => {
+    const { cache, advance, ofType } = await withStaleValue({ stalePolicy: 'inline' });
     const answer = cache.getOrSet('k', countingLoader(2, 50));
     await advance(50);
     expect(await answer).toBe(2);
+    expect(cache.stats()).toMatchObject({ misses: 1, staleHits: 0, hits: 0 });
+    expect(ofType('miss')).toHaveLength(1);
   });
 
   it('fail-safe: a failed loader gives the stale value, and the loader is not called again during the backoff', async () => {

@@ -54,8 +54,8 @@ export interface LoadContext {
   readonly key: string;
   /** True for a refresh nobody waits for. */
   readonly background: boolean;
-  /** Filled before the end: how the run ended. */
-  outcome?: 'loaded' | 'skipped' | 'failed' | 'timeout';
+  /** Filled before the end: how the run ended (`aborted`: `close()` ended it; nothing failed). */
+  outcome?: 'loaded' | 'skipped' | 'failed' | 'timeout' | 'aborted';
   result?: unknown;
   error?: unknown;
 }

@@ -140,10 +140,9 @@ describe('cache.stats() and the OpenTelemetry metrics agree', () => {
     await check(compose(near, far), (cache, key) => near.delete(cache.namespace('users').key(key)));
   });
 
-  // KNOWN DISAGREEMENT, in @cache/cache: a loader that close() aborts is published with outcome 'failed' (so
-  // `cache.loader.runs{outcome=failed, error.type=CLOSED}`), while stats() does not count it in loaderErrors
-  // ("nothing failed"). Remove `.fails` once the two sides are made to agree.
-  it.fails('a loader still running at close()', async () => {
+  // A loader that close() ends is published with outcome 'aborted', and stats() does not count it in loaderErrors:
+  // nothing failed.
+  it('a loader still running at close()', async () => {
     const cache = createCache({ store: memoryBackend({ maxEntries: 10 }), namespace: 'app' });
     const running = cache.getOrSet('slow', () => sleep(50).then(() => 1));
     await sleep(5);
@@ -153,10 +152,9 @@ describe('cache.stats() and the OpenTelemetry metrics agree', () => {
     expect(fromMetrics(await sdk.collect())).toEqual(fromStats(cache.stats()));
   });
 
-  // KNOWN DISAGREEMENT, in @cache/cache: a stale value reloaded inline (stalePolicy 'inline', the loader succeeds)
-  // ends its trace with outcome 'miss', but stats() counts it nowhere (not a miss, hit or stale hit). Remove
-  // `.fails` once the cache counts that miss.
-  it.fails('a stale value reloaded inline counts as a miss on both sides', async () => {
+  // A stale value reloaded inline (stalePolicy 'inline', the loader succeeds): the caller got nothing usable from
+  // the store, a miss on both sides.
+  it('a stale value reloaded inline counts as a miss on both sides', async () => {
     const cache = createCache({ store: memoryBackend({ maxEntries: 10 }), namespace: 'app' });
     try {
       await cache.set('k', 0, SHORT);
