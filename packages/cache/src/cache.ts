@@ -6,7 +6,6 @@ import {
   isPromiseLike,
   type OperationContext,
   type ReadInfo,
-  type Tracing,
 } from '@cache/core';
 import type { CacheEvent, CacheEventType, CacheStats, StaleReason } from './events.js';
 import { Flight, type Loader } from './flight.js';
@@ -22,7 +21,7 @@ import {
   resolveGetOrSetOptions,
 } from './options.js';
 import { asCacheError, Shared } from './shared.js';
-import { answered, channels, operationContext, operationTracing, startLoad } from './tracing.js';
+import { answered, operationContext, operationTracing, startLoad } from './tracing.js';
 
 /** Options of {@link Cache.wrap}: how to build the key from the arguments, and the `getOrSet` options. */
 export interface WrapOptions<A extends unknown[]> extends GetOrSetOptions {
@@ -113,34 +112,10 @@ export class Cache {
       return Promise.reject(error);
     }
     const load = loader as unknown as Loader<T>;
-    if (channels?.operation.hasSubscribers) {
-      return this.#tracedGetOrSet(key, load, options, channels.operation);
-    }
-    if (s.flights.size > 0) {
-      const loaded = s.loaded(key);
-      if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT));
-    }
-    // One ReadInfo serves every synchronous read (a memory hit allocates nothing for it); a read that answers
-    // with a promise keeps the object it was given, and later reads get a new one.
-    const info = this.#info;
-    let read: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
-    try {
-      read = s.store.get<T>(key, info);
-    } catch (error) {
-      this.#info = {};
-      return this.#afterRead(key, undefined, error, info, load, options);
-    }
-    if (isPromiseLike(read)) {
-      this.#info = {};
-      return Promise.resolve(read).then(
-        (value) => this.#afterRead(key, value, undefined, info, load, options),
-        (error: unknown) => this.#afterRead<T>(key, undefined, error, info, load, options),
-      );
-    }
-    const source = info.source;
-    (info as { source?: string | undefined }).source = undefined;
-    if (read !== undefined && isFresh(read, s.now)) return Promise.resolve(this.#hit(key, read.data, source));
-    return this.#afterRead(key, read, undefined, source === undefined ? {} : { source }, load, options);
+    const tracing = operationTracing();
+    if (tracing === undefined) return this.#getOrSet(key, load, options, undefined);
+    const trace = operationContext('getOrSet', this.prefix, key.canonical);
+    return tracing.tracePromise(() => this.#getOrSet(key, load, options, trace), trace);
   }
 
   /** Stores `data` at `key` for `ttlMs` (+ `graceMs`). Rejects when the store fails: nothing is swallowed. */
@@ -318,36 +293,49 @@ export class Cache {
     return Promise.resolve(this.#answerGet(key, read, info, options, trace));
   }
 
-  /** `getOrSet` under a `cache:operation` trace: the same steps, each marking what the caller got. */
-  #tracedGetOrSet<T>(
+  /** The steps of `getOrSet`, each marking what the caller got on `trace` when the call is traced. */
+  #getOrSet<T>(
     key: CacheKey,
     load: Loader<T>,
     options: GetOrSetOptions | undefined,
-    tracing: Tracing<OperationContext>,
+    trace: OperationContext | undefined,
   ): Promise<T> {
-    const trace = operationContext('getOrSet', this.prefix, key.canonical);
-    return tracing.tracePromise(() => {
-      const s = this.#shared;
+    const s = this.#shared;
+    if (s.flights.size > 0) {
       const loaded = s.loaded(key);
       if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT, trace));
-      const info: ReadInfo = {};
-      let read: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
-      try {
-        read = s.store.get<T>(key, info);
-      } catch (error) {
-        return this.#afterRead(key, undefined, error, info, load, options, trace);
-      }
-      if (isPromiseLike(read)) {
-        return Promise.resolve(read).then(
-          (value) => this.#afterRead(key, value, undefined, info, load, options, trace),
-          (error: unknown) => this.#afterRead<T>(key, undefined, error, info, load, options, trace),
-        );
-      }
-      if (read !== undefined && isFresh(read, s.now)) {
-        return Promise.resolve(this.#hit(key, read.data, info.source, trace));
-      }
-      return this.#afterRead(key, read, undefined, info, load, options, trace);
-    }, trace);
+    }
+    // One ReadInfo serves every synchronous read (a memory hit allocates nothing for it); a read that answers
+    // with a promise keeps the object it was given, and later reads get a new one.
+    const info = this.#info;
+    let read: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
+    try {
+      read = s.store.get<T>(key, info);
+    } catch (error) {
+      this.#info = {};
+      return this.#afterRead(key, undefined, error, info, load, options, trace);
+    }
+    if (isPromiseLike(read)) {
+      this.#info = {};
+      return Promise.resolve(read).then(
+        (value) => this.#afterRead(key, value, undefined, info, load, options, trace),
+        (error: unknown) => this.#afterRead<T>(key, undefined, error, info, load, options, trace),
+      );
+    }
+    const source = info.source;
+    (info as { source?: string | undefined }).source = undefined;
+    if (read !== undefined && isFresh(read, s.now)) {
+      return Promise.resolve(this.#hit(key, read.data, source, trace));
+    }
+    return this.#afterRead(
+      key,
+      read,
+      undefined,
+      source === undefined ? {} : { source },
+      load,
+      options,
+      trace,
+    );
   }
 
   #hit<T>(key: CacheKey, data: T, source: string | undefined, trace?: OperationContext): T {
