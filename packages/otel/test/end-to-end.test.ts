@@ -4,42 +4,34 @@ import { compose } from '@cache/core';
 import { memoryBackend } from '@cache/memory';
 import { RedisBackend } from '@cache/redis';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CacheInstrumentation, instrumentCache, type ObservedMemoryBackend } from '../src/index.js';
-import { otelSdk } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import type { ObservedMemoryBackend } from '../src/index.js';
+import { sdkPerTest } from './helpers.js';
 
 const parentName = (span: ReadableSpan, spans: readonly ReadableSpan[]) =>
   spans.find((other) => other.spanContext().spanId === span.parentSpanContext?.spanId)?.name;
 
 describe('end to end: a real createCache publishing on the channels', () => {
-  let sdk: ReturnType<typeof otelSdk>;
-  let otel: CacheInstrumentation;
-  beforeEach(() => {
-    sdk = otelSdk();
-  });
-  afterEach(async () => {
-    otel.disable();
-    await sdk.shutdown();
-  });
+  const t = sdkPerTest();
 
   it('memory over memory: miss and load, L1 hit, L2 hit; metrics, spans and memory gauges', async () => {
     const near = memoryBackend({ maxEntries: 100, label: 'near' });
     const far = memoryBackend({ maxEntries: 100, label: 'far' });
     const observed: ObservedMemoryBackend[] = [near, far]; // MemoryBackend fits the option as it is
-    otel = instrumentCache({
-      meterProvider: sdk.meterProvider,
-      tracerProvider: sdk.tracerProvider,
+    t.instrument({
+      meterProvider: t.sdk.meterProvider,
+      tracerProvider: t.sdk.tracerProvider,
       memoryBackends: observed,
     });
     const cache = createCache({ store: compose(near, far, { label: 'tiers' }), namespace: 'app' });
     try {
-      await sdk.inRequest(async () => {
+      await t.sdk.inRequest(async () => {
         expect(await cache.getOrSet('a', () => 1)).toBe(1);
         expect(await cache.getOrSet('a', () => 2)).toBe(1);
         near.delete(cache.key('a'));
         expect(await cache.getOrSet('a', () => 2)).toBe(1);
       });
-      const metrics = await sdk.collect();
+      const metrics = await t.sdk.collect();
       const op = { 'cache.operation': 'getOrSet', 'cache.namespace': 'app:' };
       expect(metrics['cache.operations']).toEqual([
         { attributes: { ...op, 'cache.outcome': 'hit', 'cache.tier': 'tiers.far' }, value: 1 },
@@ -60,7 +52,7 @@ describe('end to end: a real createCache publishing on the channels', () => {
         { attributes: { 'cache.backend': 'far' }, value: 1 },
         { attributes: { 'cache.backend': 'near' }, value: 1 },
       ]);
-      const spans = sdk.spans();
+      const spans = t.sdk.spans();
       expect(spans.map((span) => [span.name, parentName(span, spans)])).toEqual([
         ['cache.load', 'cache.getOrSet'],
         ['cache.getOrSet', 'request'],
@@ -76,7 +68,7 @@ describe('end to end: a real createCache publishing on the channels', () => {
 
   describe.skipIf(process.env.REDIS_URL === undefined)('over Redis (REDIS_URL)', () => {
     it('store spans and db.client.operation.duration for the Redis tier', async () => {
-      otel = instrumentCache({ meterProvider: sdk.meterProvider, tracerProvider: sdk.tracerProvider });
+      t.instrument({ meterProvider: t.sdk.meterProvider, tracerProvider: t.sdk.tracerProvider });
       const redis = new RedisBackend({
         url: process.env.REDIS_URL ?? '',
         namespace: `cache-otel:${randomBytes(4).toString('hex')}:`,
@@ -86,11 +78,11 @@ describe('end to end: a real createCache publishing on the channels', () => {
         namespace: 'app',
       });
       try {
-        await sdk.inRequest(async () => {
+        await t.sdk.inRequest(async () => {
           expect(await cache.getOrSet('a', () => 1)).toBe(1);
           await cache.delete('a');
         });
-        const spans = sdk.spans();
+        const spans = t.sdk.spans();
         const store = spans.filter((span) => span.attributes['db.system.name'] === 'redis');
         expect(store.length).toBeGreaterThan(0);
         for (const span of store) {
@@ -99,7 +91,7 @@ describe('end to end: a real createCache publishing on the channels', () => {
         expect(store.map((span) => span.name)).toEqual(
           expect.arrayContaining(['write redis', 'remove redis']),
         );
-        const points = (await sdk.collect())['db.client.operation.duration'] ?? [];
+        const points = (await t.sdk.collect())['db.client.operation.duration'] ?? [];
         const operations = points.map((point) => point.attributes['db.operation.name']);
         expect(operations).toEqual(expect.arrayContaining(['write', 'remove']));
         for (const point of points) expect(point.attributes['db.system.name']).toBe('redis');

@@ -7,6 +7,8 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { afterEach, beforeEach } from 'vitest';
+import { type CacheInstrumentation, type InstrumentCacheOptions, instrumentCache } from '../src/index.js';
 import {
   type DiagnosticsEvent,
   diagnostics,
@@ -14,6 +16,36 @@ import {
   type OperationContext,
   type StoreContext,
 } from '@cache/core';
+
+/**
+ * For the tests of the calling `describe`: a fresh SDK before each, and after each every instrumentation made
+ * through `instrument` disabled and the SDK shut down.
+ */
+export function sdkPerTest(): {
+  readonly sdk: ReturnType<typeof otelSdk>;
+  instrument(options: InstrumentCacheOptions): CacheInstrumentation;
+} {
+  let sdk: ReturnType<typeof otelSdk> | undefined;
+  const made: CacheInstrumentation[] = [];
+  beforeEach(() => {
+    sdk = otelSdk();
+  });
+  afterEach(async () => {
+    for (const instrumentation of made.splice(0)) instrumentation.disable();
+    await sdk?.shutdown();
+  });
+  return {
+    get sdk() {
+      if (sdk === undefined) throw new Error('sdkPerTest: no test is running');
+      return sdk;
+    },
+    instrument(options) {
+      const instrumentation = instrumentCache(options);
+      made.push(instrumentation);
+      return instrumentation;
+    },
+  };
+}
 
 /** A reader collected by hand (no timers). */
 class TestReader extends MetricReader {

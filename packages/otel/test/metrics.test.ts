@@ -1,7 +1,7 @@
 import { DataPointType } from '@opentelemetry/sdk-metrics';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CacheInstrumentation, instrumentCache } from '../src/index.js';
-import { hasSubscribers, otelSdk, type Point, sortPoints } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import type { CacheInstrumentation } from '../src/index.js';
+import { hasSubscribers, sdkPerTest, type Point, sortPoints } from './helpers.js';
 import { scenario } from './scenario.js';
 
 const ns = { 'cache.namespace': 'app:' };
@@ -46,26 +46,19 @@ const operationPoints: [Point['attributes'], number][] = [
 ];
 
 describe('metrics', () => {
-  let sdk: ReturnType<typeof otelSdk>;
+  const t = sdkPerTest();
   let otel: CacheInstrumentation;
-  beforeEach(() => {
-    sdk = otelSdk();
-  });
-  afterEach(async () => {
-    otel.disable();
-    await sdk.shutdown();
-  });
 
   it('records exactly the expected points for the scripted scenario', async () => {
     const memory = { label: 'memory', size: 2, bytes: 512 };
-    otel = instrumentCache({
-      meterProvider: sdk.meterProvider,
+    otel = t.instrument({
+      meterProvider: t.sdk.meterProvider,
       traces: false,
       memoryBackends: [memory],
     });
     await scenario();
     const loaded = { ...ns, 'cache.loader.outcome': 'loaded' };
-    expect(await sdk.collect()).toEqual({
+    expect(await t.sdk.collect()).toEqual({
       'cache.operations': sortPoints(operationPoints.map(([attributes, n]) => sum(attributes, n))),
       'cache.operation.duration': sortPoints(operationPoints.map(([attributes, n]) => hist(attributes, n))),
       'cache.stale.served': [sum({ 'cache.operation': 'getOrSet', ...ns }, 3)],
@@ -164,12 +157,12 @@ describe('metrics', () => {
     });
     // Gauges read the backends at each collection.
     memory.size = 5;
-    const again = await sdk.collect();
+    const again = await t.sdk.collect();
     expect(again['cache.memory.entries']).toContainEqual(sum({ 'cache.backend': 'memory' }, 5));
   });
 
   it('uses the units and instrument types of the README table', async () => {
-    otel = instrumentCache({ meterProvider: sdk.meterProvider, traces: false });
+    otel = t.instrument({ meterProvider: t.sdk.meterProvider, traces: false });
     await scenario();
     const expected: Record<string, [string, DataPointType]> = {
       'cache.operations': ['{operation}', DataPointType.SUM],
@@ -182,29 +175,29 @@ describe('metrics', () => {
       'cache.memory.usage': ['By', DataPointType.GAUGE],
     };
     for (const [name, [unit, type]] of Object.entries(expected)) {
-      expect(await sdk.descriptor(name), name).toEqual({ unit, type });
+      expect(await t.sdk.descriptor(name), name).toEqual({ unit, type });
     }
   });
 
   it('records durations in seconds', async () => {
-    otel = instrumentCache({ meterProvider: sdk.meterProvider, traces: false });
+    otel = t.instrument({ meterProvider: t.sdk.meterProvider, traces: false });
     await scenario();
     // The background refresh sleeps 5 ms: its duration is a few thousandths, not a few units.
-    const refresh = await sdk.histogramSum('cache.loader.duration', { 'cache.loader.background': true });
+    const refresh = await t.sdk.histogramSum('cache.loader.duration', { 'cache.loader.background': true });
     expect(refresh).toBeGreaterThanOrEqual(0.004);
     expect(refresh).toBeLessThan(1);
   });
 
   it('records nothing with metrics: false, and nothing after disable()', async () => {
-    otel = instrumentCache({ meterProvider: sdk.meterProvider, metrics: false, traces: false });
+    otel = t.instrument({ meterProvider: t.sdk.meterProvider, metrics: false, traces: false });
     expect(hasSubscribers()).toBe(false);
     otel.disable();
-    otel = instrumentCache({ meterProvider: sdk.meterProvider, traces: false });
+    otel = t.instrument({ meterProvider: t.sdk.meterProvider, traces: false });
     expect(hasSubscribers()).toBe(true);
     otel.disable();
     otel.disable();
     expect(hasSubscribers()).toBe(false);
     await scenario();
-    expect(await sdk.collect()).toEqual({});
+    expect(await t.sdk.collect()).toEqual({});
   });
 });

@@ -1,8 +1,8 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CacheInstrumentation, instrumentCache } from '../src/index.js';
-import { load, operation, otelSdk, store } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import type { CacheInstrumentation } from '../src/index.js';
+import { load, operation, sdkPerTest, store } from './helpers.js';
 import { scenario } from './scenario.js';
 
 /** Each span as the path of names from its root, in the order they ended. */
@@ -27,20 +27,13 @@ const find = (spans: readonly ReadableSpan[], name: string, key?: string) =>
   spans.filter((span) => span.name === name && (key === undefined || span.attributes['cache.key'] === key));
 
 describe('spans', () => {
-  let sdk: ReturnType<typeof otelSdk>;
+  const t = sdkPerTest();
   let otel: CacheInstrumentation;
-  beforeEach(() => {
-    sdk = otelSdk();
-  });
-  afterEach(async () => {
-    otel.disable();
-    await sdk.shutdown();
-  });
 
   it('opens one span per operation, loader and store spans as its children, under the request span', async () => {
-    otel = instrumentCache({ tracerProvider: sdk.tracerProvider, metrics: false });
-    await sdk.inRequest(() => scenario());
-    expect(paths(sdk.spans()).sort()).toEqual(
+    otel = t.instrument({ tracerProvider: t.sdk.tracerProvider, metrics: false });
+    await t.sdk.inRequest(() => scenario());
+    expect(paths(t.sdk.spans()).sort()).toEqual(
       [
         'request',
         'request > cache.get', // L1 hit
@@ -68,7 +61,7 @@ describe('spans', () => {
         'request > cache.clear > clear redis',
       ].sort(),
     );
-    const spans = sdk.spans();
+    const spans = t.sdk.spans();
     const [l1, l2, timedOut] = find(spans, 'cache.get');
     expect(l1?.attributes).toEqual({
       'cache.operation': 'get',
@@ -149,23 +142,23 @@ describe('spans', () => {
   });
 
   it('puts no keys, values or error messages on spans by default', async () => {
-    otel = instrumentCache({ tracerProvider: sdk.tracerProvider, metrics: false });
-    await sdk.inRequest(() => scenario());
-    const text = JSON.stringify(sdk.spans().map((span) => [span.attributes, span.status, span.events]));
+    otel = t.instrument({ tracerProvider: t.sdk.tracerProvider, metrics: false });
+    await t.sdk.inRequest(() => scenario());
+    const text = JSON.stringify(t.sdk.spans().map((span) => [span.attributes, span.status, span.events]));
     expect(text).not.toContain('user:');
     expect(text).not.toContain('secret');
     expect(text).not.toContain('cache.key');
   });
 
   it('puts the sanitized key on spans with includeKeys', async () => {
-    otel = instrumentCache({
-      tracerProvider: sdk.tracerProvider,
+    otel = t.instrument({
+      tracerProvider: t.sdk.tracerProvider,
       metrics: false,
       includeKeys: true,
       keySanitizer: (key) => key.replace(/\d+/g, '#'),
     });
-    await sdk.inRequest(() => scenario());
-    const spans = sdk.spans();
+    await t.sdk.inRequest(() => scenario());
+    const spans = t.sdk.spans();
     const keys = new Set(spans.map((span) => span.attributes['cache.key']));
     expect(keys).toEqual(new Set(['user:#', undefined]));
     // Only the request span and the clear operation (and its store clear) have no key.
@@ -178,54 +171,54 @@ describe('spans', () => {
   });
 
   it('records the key as it is with includeKeys and no sanitizer; drops it when the sanitizer throws', async () => {
-    otel = instrumentCache({ tracerProvider: sdk.tracerProvider, metrics: false, includeKeys: true });
-    await sdk.inRequest(() =>
+    otel = t.instrument({ tracerProvider: t.sdk.tracerProvider, metrics: false, includeKeys: true });
+    await t.sdk.inRequest(() =>
       operation({ operation: 'get', namespace: 'app:', key: 'user:42' }, async (op) => {
         op.outcome = 'miss';
       }),
     );
-    expect(find(sdk.spans(), 'cache.get')[0]?.attributes['cache.key']).toBe('user:42');
+    expect(find(t.sdk.spans(), 'cache.get')[0]?.attributes['cache.key']).toBe('user:42');
     otel.disable();
-    otel = instrumentCache({
-      tracerProvider: sdk.tracerProvider,
+    otel = t.instrument({
+      tracerProvider: t.sdk.tracerProvider,
       metrics: false,
       includeKeys: true,
       keySanitizer: () => {
         throw new Error('no');
       },
     });
-    await sdk.inRequest(() =>
+    await t.sdk.inRequest(() =>
       operation({ operation: 'get', namespace: 'app:', key: 'user:43' }, async (op) => {
         op.outcome = 'miss';
       }),
     );
-    const spans = find(sdk.spans(), 'cache.get');
+    const spans = find(t.sdk.spans(), 'cache.get');
     expect(spans).toHaveLength(2);
     expect(spans[1]?.attributes['cache.key']).toBeUndefined();
   });
 
   it('opens no root span of its own with requireParentSpan (the default)', async () => {
-    otel = instrumentCache({ tracerProvider: sdk.tracerProvider, metrics: false });
+    otel = t.instrument({ tracerProvider: t.sdk.tracerProvider, metrics: false });
     await scenario();
-    expect(sdk.spans()).toEqual([]);
+    expect(t.sdk.spans()).toEqual([]);
   });
 
   it('opens root spans with requireParentSpan: false, with their loader and store spans as children', async () => {
-    otel = instrumentCache({ tracerProvider: sdk.tracerProvider, metrics: false, requireParentSpan: false });
+    otel = t.instrument({ tracerProvider: t.sdk.tracerProvider, metrics: false, requireParentSpan: false });
     await scenario();
-    const all = paths(sdk.spans());
+    const all = paths(t.sdk.spans());
     expect(all).toHaveLength(23);
     expect(all).toContain('cache.getOrSet > cache.load');
     expect(all).toContain('cache.getOrSet > write redis');
     expect(all.every((path) => path.startsWith('cache.'))).toBe(true);
     // A store operation outside any cache operation is a root span of its own.
     await store({ backend: 'redis', system: 'redis', operation: 'read', key: 'k' }, async () => undefined);
-    expect(paths(sdk.spans()).at(-1)).toBe('read redis');
+    expect(paths(t.sdk.spans()).at(-1)).toBe('read redis');
   });
 
   it('parents nested cache calls made by a loader under the loader span', async () => {
-    otel = instrumentCache({ tracerProvider: sdk.tracerProvider, metrics: false });
-    await sdk.inRequest(() =>
+    otel = t.instrument({ tracerProvider: t.sdk.tracerProvider, metrics: false });
+    await t.sdk.inRequest(() =>
       operation({ operation: 'getOrSet', namespace: 'app:', key: 'page:1' }, async (op) => {
         op.outcome = 'miss';
         await load({ namespace: 'app:', key: 'page:1', background: false }, async (run) => {
@@ -236,16 +229,16 @@ describe('spans', () => {
         });
       }),
     );
-    expect(paths(sdk.spans())).toContain('request > cache.getOrSet > cache.load > cache.get');
+    expect(paths(t.sdk.spans())).toContain('request > cache.getOrSet > cache.load > cache.get');
   });
 
   it('records no spans with traces: false, and none after disable()', async () => {
-    otel = instrumentCache({ tracerProvider: sdk.tracerProvider, metrics: false, traces: false });
-    await sdk.inRequest(() => scenario());
-    expect(sdk.spans().map((span) => span.name)).toEqual(['request']);
-    otel = instrumentCache({ tracerProvider: sdk.tracerProvider, metrics: false });
+    otel = t.instrument({ tracerProvider: t.sdk.tracerProvider, metrics: false, traces: false });
+    await t.sdk.inRequest(() => scenario());
+    expect(t.sdk.spans().map((span) => span.name)).toEqual(['request']);
+    otel = t.instrument({ tracerProvider: t.sdk.tracerProvider, metrics: false });
     otel.disable();
-    await sdk.inRequest(() => scenario());
-    expect(sdk.spans().map((span) => span.name)).toEqual(['request', 'request']);
+    await t.sdk.inRequest(() => scenario());
+    expect(t.sdk.spans().map((span) => span.name)).toEqual(['request', 'request']);
   });
 });
