@@ -257,16 +257,8 @@ export class Cache {
     const s = this.#shared;
     if (s.closed) return;
     s.closed = true;
-    const reason = new CacheError('CLOSED', 'the cache was closed');
-    const writes: Promise<void>[] = [];
-    for (const flight of s.flights.values()) {
-      if (flight.writing !== undefined) writes.push(flight.writing);
-      flight.superseded = true;
-      flight.abort(reason);
-    }
-    s.flights.clear();
     s.detach();
-    await Promise.all(writes);
+    await s.endAll(new CacheError('CLOSED', 'the cache was closed'));
     await s.store.close?.();
   }
 
@@ -301,10 +293,8 @@ export class Cache {
     trace: OperationContext | undefined,
   ): Promise<T> {
     const s = this.#shared;
-    if (s.flights.size > 0) {
-      const loaded = s.loaded(key);
-      if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT, trace));
-    }
+    const loaded = s.loaded(key);
+    if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT, trace));
     // One ReadInfo serves every synchronous read (a memory hit allocates nothing for it); a read that answers
     // with a promise keeps the object it was given, and later reads get a new one.
     const info = this.#info;

@@ -159,27 +159,37 @@ export class Shared {
     this.backoff.delete(key.canonical);
     this.#fallback.delete(key.canonical);
     const flight = this.flights.get(key.canonical);
-    if (flight === undefined) return Promise.resolve();
-    flight.superseded = true;
-    this.flights.delete(key.canonical);
-    // Wait for a write already under way (so ours lands after it), never for a loader that may hang.
-    return flight.writing ?? Promise.resolve();
+    return flight === undefined ? Promise.resolve() : this.#retire([[key.canonical, flight]]);
   }
 
   /** {@link supersede} for every key under `prefix`: loads under way will not write back what is cleared. */
   supersedePrefix(prefix: string): Promise<void> {
     const head = canonicalPrefix(prefix);
-    const writes: Promise<void>[] = [];
-    for (const [canonical, flight] of this.flights) {
-      if (!canonical.startsWith(head)) continue;
-      flight.superseded = true;
-      this.flights.delete(canonical);
-      if (flight.writing !== undefined) writes.push(flight.writing);
-    }
     for (const map of [this.backoff, this.#fallback]) {
       for (const canonical of map.keys()) if (canonical.startsWith(head)) map.delete(canonical);
     }
-    return Promise.all(writes).then(() => undefined);
+    return this.#retire([...this.flights].filter(([canonical]) => canonical.startsWith(head)));
+  }
+
+  /** Ends every run (the cache is closing): signals aborted, callers get `reason`; resolves after writes under way. */
+  endAll(reason: CacheError): Promise<void> {
+    const runs = [...this.flights];
+    for (const [, flight] of runs) flight.abort(reason);
+    return this.#retire(runs);
+  }
+
+  /**
+   * Stops `runs` from storing or serving their results and forgets them; resolves once the writes already under
+   * way have settled (so a write that follows lands after them), never waiting for a loader that may hang.
+   */
+  #retire(runs: readonly (readonly [string, Flight<unknown>])[]): Promise<void> {
+    const writes: Promise<void>[] = [];
+    for (const [canonical, flight] of runs) {
+      flight.superseded = true;
+      if (this.flights.get(canonical) === flight) this.flights.delete(canonical);
+      if (flight.writing !== undefined) writes.push(flight.writing);
+    }
+    return writes.length === 0 ? Promise.resolve() : Promise.all(writes).then(() => undefined);
   }
 
   rejectIfClosed(): void {
