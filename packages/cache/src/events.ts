@@ -133,23 +133,13 @@ export class Counters {
   }
 
   snapshot(): CacheStats {
+    // The public fields are the counters, one each; the per-source cells are private and read out here.
     return {
-      hits: this.hits,
+      ...this,
       hitsBySource: Object.fromEntries([...this.#bySource].map(([source, cell]) => [source, cell.n])),
-      staleHits: this.staleHits,
-      misses: this.misses,
-      loads: this.loads,
-      collapsed: this.collapsed,
-      loaderErrors: this.loaderErrors,
-      softTimeouts: this.softTimeouts,
-      hardTimeouts: this.hardTimeouts,
-      failSafe: this.failSafe,
-      refreshes: this.refreshes,
-      refreshesSkipped: this.refreshesSkipped,
-      storeErrors: this.storeErrors,
-      breakerOpened: this.breakerOpened,
     };
   }
+
 }
 
 type Listener = (event: CacheEvent) => void;

@@ -50,14 +50,10 @@ export interface BreakerOptions {
 }
 
 /** The defaults of {@link BreakerOptions}. */
-export const BREAKER_DEFAULTS: {
-  readonly failureThreshold: number;
-  readonly openMs: number;
-  readonly maxOpenMs: number;
-  readonly halfOpenProbes: number;
-  readonly maxInFlight: number;
-  readonly failInFlight: boolean;
-} = Object.freeze({
+export const BREAKER_DEFAULTS: Pick<
+  ResolvedBreakerOptions,
+  'failureThreshold' | 'openMs' | 'maxOpenMs' | 'halfOpenProbes' | 'maxInFlight' | 'failInFlight'
+> = Object.freeze({
   failureThreshold: 5,
   openMs: 5_000,
   maxOpenMs: 60_000,
