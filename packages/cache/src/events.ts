@@ -139,7 +139,6 @@ export class Counters {
       hitsBySource: Object.fromEntries([...this.#bySource].map(([source, cell]) => [source, cell.n])),
     };
   }
-
 }
 
 type Listener = (event: CacheEvent) => void;
