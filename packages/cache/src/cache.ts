@@ -379,11 +379,18 @@ export class Cache {
   #getFailed<T>(key: CacheKey, error: unknown, trace: OperationContext | undefined): Promise<T | undefined> {
     const s = this.#shared;
     if (s.onStoreError === 'throw') return Promise.reject(asCacheError(error, 'get', s.store.label, key));
-    s.storeError(key, 'get', error);
-    const kept = s.keptForOutage(key);
-    if (kept !== undefined) return Promise.resolve(this.#hit(key, kept.data as T, FALLBACK, trace));
+    const kept = this.#readFailed<T>(key, error, trace);
+    if (kept !== undefined) return kept;
     this.#miss(key, trace);
     return Promise.resolve(undefined);
+  }
+
+  /** Reports a failed store read; answers from the value kept for the outage (`fallbackTtlMs`), if there is one. */
+  #readFailed<T>(key: CacheKey, error: unknown, trace: OperationContext | undefined): Promise<T> | undefined {
+    const s = this.#shared;
+    s.storeError(key, 'get', error);
+    const kept = s.keptForOutage(key);
+    return kept === undefined ? undefined : Promise.resolve(this.#hit(key, kept.data as T, FALLBACK, trace));
   }
 
   #afterRead<T>(
@@ -397,9 +404,8 @@ export class Cache {
   ): Promise<T> {
     const s = this.#shared;
     if (error !== undefined) {
-      s.storeError(key, 'get', error);
-      const kept = s.keptForOutage(key);
-      if (kept !== undefined) return Promise.resolve(this.#hit(key, kept.data as T, FALLBACK, trace));
+      const kept = this.#readFailed<T>(key, error, trace);
+      if (kept !== undefined) return kept;
     }
     let options: ResolvedGetOrSetOptions;
     try {
