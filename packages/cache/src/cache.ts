@@ -5,7 +5,9 @@ import {
   type CacheValue,
   isPromiseLike,
   type OperationContext,
+  observeCache,
   type ReadInfo,
+  unobserveCache,
 } from '@cache/core';
 import type { CacheEvent, CacheEventType, CacheStats, StaleReason } from './events.js';
 import { Flight, type Loader } from './flight.js';
@@ -125,6 +127,7 @@ export class Cache {
       s.rejectIfClosed();
       const key = this.#keys.key(input);
       const value = s.entry(data, checkLifetime(options, s.defaults));
+      s.counters.sets++;
       const run = (): Promise<void> =>
         s
           .supersede(key)
@@ -149,6 +152,7 @@ export class Cache {
     try {
       s.rejectIfClosed();
       const key = this.#keys.key(input);
+      s.counters.deletes++;
       const run = (): Promise<boolean> =>
         s
           .supersede(key)
@@ -189,6 +193,7 @@ export class Cache {
         );
       }
       const prefix = this.#keys.prefix;
+      s.counters.clears++;
       const run = (): Promise<void> =>
         s
           .supersedePrefix(prefix)
@@ -257,6 +262,8 @@ export class Cache {
     const s = this.#shared;
     if (s.closed) return;
     s.closed = true;
+    const root = roots.get(s);
+    if (root !== undefined) unobserveCache(root);
     s.detach();
     await s.endAll(new CacheError('CLOSED', 'the cache was closed'));
     await s.store.close?.();
@@ -654,10 +661,19 @@ function raceLimit<T>(promise: Promise<T>, ms: number): Promise<T | typeof WAITE
   });
 }
 
-/** Makes a {@link Cache} over `options.store`. */
+/** The cache `createCache` made over each Shared: the one observers read counters from (see `observeCache`). */
+const roots = new WeakMap<Shared, Cache>();
+
+/**
+ * Makes a {@link Cache} over `options.store`. The cache is listed for observers (`observedCaches()` of
+ * `@cache/core`, which `@cache/otel` reads its counters through) until it is closed or collected.
+ */
 export function createCache(options: CacheOptions): Cache {
   checkCacheOptions(options);
   const shared = new Shared(options);
-  const root = new KeyMaker('');
-  return new Cache(shared, options.namespace ? root.child(options.namespace) : root);
+  const keys = new KeyMaker('');
+  const cache = new Cache(shared, options.namespace ? keys.child(options.namespace) : keys);
+  roots.set(shared, cache);
+  observeCache(cache);
+  return cache;
 }

@@ -93,6 +93,12 @@ export interface CacheStats {
   readonly storeErrors: number;
   /** Times a circuit breaker inside the store opened. */
   readonly breakerOpened: number;
+  /** Calls of `set` (loaders' writes are not counted here). */
+  readonly sets: number;
+  /** Calls of `delete`. */
+  readonly deletes: number;
+  /** Calls of `clear`. */
+  readonly clears: number;
 }
 
 /** Mutable counters behind {@link CacheStats}. */
@@ -114,6 +120,9 @@ export class Counters {
   refreshesSkipped = 0;
   storeErrors = 0;
   breakerOpened = 0;
+  sets = 0;
+  deletes = 0;
+  clears = 0;
 
   hit(source: string | undefined): void {
     this.hits++;

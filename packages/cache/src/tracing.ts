@@ -3,6 +3,7 @@ import {
   type Diagnostics,
   diagnostics,
   type LoadContext,
+  OPERATION_SAMPLING,
   type OperationContext,
   type Tracing,
   type TracedOperation,
@@ -10,15 +11,57 @@ import {
 import type { Flight } from './flight.js';
 
 /**
- * The `diagnostics_channel` channels (`cache:operation`, `cache:load`), looked up once; `undefined` where the
- * runtime has none. Every use checks `hasSubscribers` first, so nobody listening costs one boolean read.
+ * The `diagnostics_channel` channels (`cache:operation`, `cache:operation:sample`, `cache:load`), looked up once;
+ * `undefined` where the runtime has none. Every use checks `hasSubscribers` first, so nobody listening costs two
+ * boolean reads.
  */
 export const channels: Diagnostics | undefined = diagnostics();
 
-/** The operation channel when someone listens to it, else `undefined`. */
+/** Operations left before the next one traced on `cache:operation:sample`. */
+let countdown = 1;
+/** Operations between two samples, re-chosen at each sample (a power of two). */
+let interval = 1;
+/** When the last sample was taken (`performance.now()`). */
+let sampledAt = Number.NEGATIVE_INFINITY;
+
+/**
+ * The channel to trace this operation on, or `undefined` for none (the usual case: nobody listens).
+ * `cache:operation` when someone listens to every operation; `cache:operation:sample` when this operation falls
+ * in the sample (see `OPERATION_SAMPLING`); both when both apply. The sample costs the operations it skips one
+ * decrement, and reads the clock only on the operations it takes.
+ */
 export function operationTracing(): Tracing<OperationContext> | undefined {
-  const operation = channels?.operation;
-  return operation?.hasSubscribers ? operation : undefined;
+  if (channels === undefined) return undefined;
+  const every = channels.operation;
+  const sample = channels.operationSample;
+  const sampled = sample.hasSubscribers && --countdown <= 0 && takeSample();
+  if (every.hasSubscribers) return sampled ? both(every, sample) : every;
+  return sampled ? sample : undefined;
+}
+
+/** Picks the next interval from the rate since the last sample, so about `perSecond` operations are sampled. */
+function takeSample(): true {
+  const now = performance.now();
+  const elapsedMs = now - sampledAt;
+  sampledAt = now;
+  const perSecond = (interval * 1000) / Math.max(elapsedMs, 0.001);
+  let next = 1;
+  while (next < OPERATION_SAMPLING.maxInterval && perSecond / next > OPERATION_SAMPLING.perSecond) next *= 2;
+  interval = next;
+  countdown = next;
+  return true;
+}
+
+/** One operation traced on both channels, with one context: the sample's trace inside the full one. */
+function both(
+  every: Tracing<OperationContext>,
+  sample: Tracing<OperationContext>,
+): Tracing<OperationContext> {
+  return {
+    hasSubscribers: true,
+    tracePromise: (fn, context) => every.tracePromise(() => sample.tracePromise(fn, context), context),
+    traceSync: (fn, context) => every.traceSync(() => sample.traceSync(fn, context), context),
+  };
 }
 
 /** A fresh operation context (the fields filled before the end are set by the cache as it answers). */

@@ -3,14 +3,24 @@
  * subscribe to without the packages depending on them. Where the runtime has no `diagnostics_channel` (browsers,
  * some edge runtimes) nothing is published and nothing is loaded. Nobody subscribed costs one boolean check.
  *
- * Three tracing channels (start / end / asyncStart / asyncEnd / error, see Node's `TracingChannel`) and one plain
+ * Four tracing channels (start / end / asyncStart / asyncEnd / error, see Node's `TracingChannel`) and one plain
  * channel for point events. Contexts carry the key's canonical string: subscribers decide whether to record it.
+ *
+ * Two ways to watch operations, at two prices:
+ * - `cache:operation` traces every operation: what spans need, and it costs every call a trace.
+ * - `cache:operation:sample` traces a sample of them (see {@link OPERATION_SAMPLING}), for latency histograms;
+ *   counts come exact and free from the caches' own counters, found through {@link observedCaches}.
  */
 
 /** The channel names. Stable: they are part of the API. */
 export const DIAGNOSTICS_CHANNELS: {
   /** Tracing channel: one trace per cache operation of `@cache/cache` ({@link OperationContext}). */
   readonly operation: 'cache:operation';
+  /**
+   * Tracing channel: the same traces for a sample of the operations only ({@link OPERATION_SAMPLING}), for
+   * latency histograms at a bounded cost. An operation traced on both channels gets one context for both.
+   */
+  readonly operationSample: 'cache:operation:sample';
   /** Tracing channel: one trace per loader run, foreground or background refresh ({@link LoadContext}). */
   readonly load: 'cache:load';
   /** Tracing channel: one trace per operation a backend sends to a remote store ({@link StoreContext}). */
@@ -19,9 +29,21 @@ export const DIAGNOSTICS_CHANNELS: {
   readonly event: 'cache:event';
 } = Object.freeze({
   operation: 'cache:operation',
+  operationSample: 'cache:operation:sample',
   load: 'cache:load',
   store: 'cache:store',
   event: 'cache:event',
+});
+
+/**
+ * How producers sample operations on {@link DIAGNOSTICS_CHANNELS.operationSample}: every operation while the
+ * process makes fewer than `perSecond` of them a second; above that, one in every 2^n (n up to
+ * `log2(maxInterval)`), chosen so that about `perSecond` are traced a second. The interval is re-chosen at each
+ * sampled operation from the time since the previous one, so only sampled operations read the clock.
+ */
+export const OPERATION_SAMPLING: { readonly perSecond: 1000; readonly maxInterval: 1024 } = Object.freeze({
+  perSecond: 1000,
+  maxInterval: 1024,
 });
 
 /** The operations traced on {@link DIAGNOSTICS_CHANNELS.operation}. */
@@ -114,6 +136,7 @@ export interface PointChannel<E> {
 /** The channels, when the runtime has `diagnostics_channel`. */
 export interface Diagnostics {
   readonly operation: Tracing<OperationContext>;
+  readonly operationSample: Tracing<OperationContext>;
   readonly load: Tracing<LoadContext>;
   readonly store: Tracing<StoreContext>;
   readonly event: PointChannel<DiagnosticsEvent>;
@@ -141,6 +164,9 @@ export function diagnostics(): Diagnostics | undefined {
       if (dc !== undefined) {
         loaded = {
           operation: dc.tracingChannel(DIAGNOSTICS_CHANNELS.operation) as Tracing<OperationContext>,
+          operationSample: dc.tracingChannel(
+            DIAGNOSTICS_CHANNELS.operationSample,
+          ) as Tracing<OperationContext>,
           load: dc.tracingChannel(DIAGNOSTICS_CHANNELS.load) as Tracing<LoadContext>,
           store: dc.tracingChannel(DIAGNOSTICS_CHANNELS.store) as Tracing<StoreContext>,
           event: dc.channel(DIAGNOSTICS_CHANNELS.event) as PointChannel<DiagnosticsEvent>,
@@ -151,4 +177,79 @@ export function diagnostics(): Diagnostics | undefined {
     }
   }
   return loaded ?? undefined;
+}
+
+/**
+ * The counters of a cache as an observer reads them: `@cache/cache`'s `CacheStats` has these fields and more.
+ * Monotonic from the cache's creation.
+ */
+export interface ObservedCacheStats {
+  /** Fresh values returned by lookups (`get`, `getOrSet` and their batch forms). */
+  readonly hits: number;
+  /** `hits` per tier label path; `"in-flight"` and `"fallback"` for values not read from a tier. */
+  readonly hitsBySource: Readonly<Record<string, number>>;
+  /** Stale values returned, for any reason. */
+  readonly staleHits: number;
+  /** The part of `staleHits` that stood in for a failed or timed-out loader. */
+  readonly failSafe: number;
+  /** Lookups that found nothing usable. */
+  readonly misses: number;
+  /** Values stored by `set` (loaders' writes are not counted here). */
+  readonly sets: number;
+  /** Keys removed by `delete`. */
+  readonly deletes: number;
+  /** Calls of `clear`. */
+  readonly clears: number;
+}
+
+/** A cache an observer can read counters from: `@cache/cache`'s `Cache` is one. */
+export interface ObservedCache {
+  /** The cache's namespace prefix (`""` for none). */
+  readonly prefix: string;
+  /** Its counters now. */
+  stats(): ObservedCacheStats;
+}
+
+const REGISTRY = Symbol.for('@cache/core:observed-caches');
+
+interface CacheRegistry {
+  readonly refs: Set<WeakRef<ObservedCache>>;
+}
+
+/** One registry per process, even when several copies of `@cache/core` are loaded. */
+function registry(): CacheRegistry {
+  const global = globalThis as { [REGISTRY]?: CacheRegistry };
+  let found = global[REGISTRY];
+  if (found === undefined) {
+    found = { refs: new Set() };
+    Object.defineProperty(globalThis, REGISTRY, { value: found });
+  }
+  return found;
+}
+
+/**
+ * Makes `cache` visible to {@link observedCaches} for as long as it is alive (held weakly: registering keeps
+ * nothing alive) or until `unobserveCache`. `@cache/cache` registers each cache `createCache` makes.
+ */
+export function observeCache(cache: ObservedCache): void {
+  if (typeof WeakRef === 'function') registry().refs.add(new WeakRef(cache));
+}
+
+/** Stops listing `cache` in {@link observedCaches} (a closed cache). */
+export function unobserveCache(cache: ObservedCache): void {
+  for (const ref of registry().refs) {
+    const held = ref.deref();
+    if (held === undefined || held === cache) registry().refs.delete(ref);
+  }
+}
+
+/** The caches registered with {@link observeCache} and still alive, oldest first: what metrics read at collection. */
+export function observedCaches(): ObservedCache[] {
+  const alive: ObservedCache[] = [];
+  for (const ref of registry().refs) {
+    const cache = ref.deref();
+    if (cache === undefined) registry().refs.delete(ref);
+    else alive.push(cache);
+  }
+  return alive;
 }

@@ -3,6 +3,19 @@ export { isPromiseLike } from './awaitable.js';
 export type { Backend, BackendCapabilities, CacheBackend, ReadInfo } from './backend.js';
 export { canonicalPrefix } from './backend.js';
 export { BackendLabel } from './backend-label.js';
+export type { BatchDelete, BatchEntry, BatchRead, BatchWrite } from './batch.js';
+export {
+  batchError,
+  deleteEach,
+  deleteMany,
+  distinctKeys,
+  getEach,
+  getMany,
+  retryableFailureOf,
+  setEach,
+  setMany,
+  spreadDeletes,
+} from './batch.js';
 export type { CacheKeyOptions, KeyPart, KeyPartsInput } from './cache-key.js';
 export { CacheKey } from './cache-key.js';
 export type { CacheLifetime, CacheState } from './cache-value.js';
@@ -59,10 +72,19 @@ export type {
   Diagnostics,
   DiagnosticsEvent,
   LoadContext,
+  ObservedCache,
+  ObservedCacheStats,
   OperationContext,
   PointChannel,
   StoreContext,
   TracedOperation,
   Tracing,
 } from './diagnostics.js';
-export { DIAGNOSTICS_CHANNELS, diagnostics } from './diagnostics.js';
+export {
+  DIAGNOSTICS_CHANNELS,
+  diagnostics,
+  OPERATION_SAMPLING,
+  observeCache,
+  observedCaches,
+  unobserveCache,
+} from './diagnostics.js';
