@@ -23,6 +23,8 @@
  * - `LOADER_TIMEOUT`: a loader ran past its hard timeout and no stale value could be served instead.
  * - `LOCK_TIMEOUT`: a caller waited longer than its lock timeout for another caller's loader of the same key,
  *   and no stale value could be served instead.
+ * - `LEASE_LOST`: a write made under a lock's lease (see `LockStore`) was refused because the lease had ended or
+ *   another holder had taken the key: a newer value may be there. Nothing was written.
  */
 export type CacheErrorCode =
   | 'INVALID_KEY'
@@ -49,7 +51,8 @@ export type CacheErrorCode =
   | 'BACKEND'
   | 'LOADER_FAILED'
   | 'LOADER_TIMEOUT'
-  | 'LOCK_TIMEOUT';
+  | 'LOCK_TIMEOUT'
+  | 'LEASE_LOST';
 
 /** The operation during which an error happened. */
 export type CacheOperation =
