@@ -1,5 +1,12 @@
-import type { Attributes, BatchObservableResult, Meter } from '@opentelemetry/api';
-import type { DiagnosticsEvent, LoadContext, OperationContext, StoreContext } from '@cache/core';
+import type { Attributes, BatchObservableResult, Meter, Observable } from '@opentelemetry/api';
+import {
+  type DiagnosticsEvent,
+  type LoadContext,
+  type ObservedCache,
+  type OperationContext,
+  observedCaches,
+  type StoreContext,
+} from '@cache/core';
 import { errorType } from './error-type.js';
 import { CACHE_ATTRIBUTES, CACHE_METRICS, DURATION_BUCKETS, SIZE_BUCKETS } from './names.js';
 import { followTraces, listen, type NodeRuntime } from './node-runtime.js';
@@ -22,20 +29,20 @@ export function recordMetrics(
       unit: 's',
       advice: { explicitBucketBoundaries: [...buckets] },
     });
-  const operations = meter.createCounter(CACHE_METRICS.operations, {
-    description: 'Cache operations, by operation, outcome and tier that answered.',
+  const operations = meter.createObservableCounter(CACHE_METRICS.operations, {
+    description: "Cache operations, by operation, outcome and tier that answered (the caches' own counters).",
     unit: '{operation}',
   });
   const operationDuration = duration(
     CACHE_METRICS.operationDuration,
-    'Duration of cache operations.',
+    'Duration of cache operations (a sample of them, see cache:operation:sample).',
     DURATION_BUCKETS,
   );
-  const staleServed = meter.createCounter(CACHE_METRICS.staleServed, {
+  const staleServed = meter.createObservableCounter(CACHE_METRICS.staleServed, {
     description: 'Stale values handed to callers.',
     unit: '{value}',
   });
-  const failSafe = meter.createCounter(CACHE_METRICS.failSafeActivations, {
+  const failSafe = meter.createObservableCounter(CACHE_METRICS.failSafeActivations, {
     description: 'Stale values standing in for a failed or timed-out loader.',
     unit: '{activation}',
   });
@@ -92,6 +99,7 @@ export function recordMetrics(
   const reportedSizes = new Map<string, { entries: number; bytes: number }>();
 
   const observeAll = (observer: BatchObservableResult): void => {
+    observeCounters(observer, { operations, staleServed, failSafe });
     for (const [backend, value] of breakers)
       observer.observe(breakerState, value, { [CACHE_ATTRIBUTES.backend]: backend });
     for (const [backend, value] of trust)
@@ -108,23 +116,13 @@ export function recordMetrics(
       observer.observe(memoryUsage, bytes, { [CACHE_ATTRIBUTES.backend]: backend });
     }
   };
-  const gauges = [breakerState, trusted, memoryEntries, memoryUsage];
+  const gauges = [operations, staleServed, failSafe, breakerState, trusted, memoryEntries, memoryUsage];
   meter.addBatchObservableCallback(observeAll, gauges);
 
   const stops = [
-    followTraces<OperationContext>(runtime.tracingChannel('cache:operation'), {
+    followTraces<OperationContext>(runtime.tracingChannel('cache:operation:sample'), {
       finish(context, seconds) {
-        const attributes = operationAttributes(context);
-        operations.add(1, attributes);
-        operationDuration.record(seconds, attributes);
-        if (context.outcome === 'stale') {
-          const short = {
-            [CACHE_ATTRIBUTES.operation]: context.operation,
-            [CACHE_ATTRIBUTES.namespace]: context.namespace,
-          };
-          staleServed.add(1, short);
-          if (context.failSafe === true) failSafe.add(1, short);
-        }
+        operationDuration.record(seconds, operationAttributes(context));
       },
     }),
     followTraces<LoadContext>(runtime.tracingChannel('cache:load'), {
@@ -189,7 +187,71 @@ export function recordMetrics(
   };
 }
 
-/** The attributes of `cache.operations` and `cache.operation.duration`; never the key. */
+/** The instruments read from the caches' counters at each collection. */
+interface CounterInstruments {
+  readonly operations: Observable;
+  readonly staleServed: Observable;
+  readonly failSafe: Observable;
+}
+
+/**
+ * Reads every live cache's `stats()` (through `observedCaches()` of `@cache/core`): exact counts that cost the
+ * operations nothing. Caches of the same namespace are summed.
+ */
+function observeCounters(observer: BatchObservableResult, instruments: CounterInstruments): void {
+  const sums = new Map<Observable, Map<string, { attributes: Attributes; value: number }>>();
+  const add = (instrument: Observable, attributes: Attributes, value: number): void => {
+    if (value === 0) return; // a series appears once it moves
+    let points = sums.get(instrument);
+    if (points === undefined) {
+      points = new Map();
+      sums.set(instrument, points);
+    }
+    const id = JSON.stringify(attributes);
+    const point = points.get(id);
+    if (point === undefined) points.set(id, { attributes, value });
+    else point.value += value;
+  };
+  for (const cache of observedCaches()) {
+    let stats: ReturnType<ObservedCache['stats']>;
+    try {
+      stats = cache.stats();
+    } catch {
+      continue; // a third-party cache whose stats() throws reports nothing, rather than failing the collection
+    }
+    const namespace = { [CACHE_ATTRIBUTES.namespace]: cache.prefix };
+    const lookup = { ...namespace, [CACHE_ATTRIBUTES.operation]: 'lookup' };
+    for (const [tier, hits] of Object.entries(stats.hitsBySource)) {
+      add(
+        instruments.operations,
+        { ...lookup, [CACHE_ATTRIBUTES.outcome]: 'hit', [CACHE_ATTRIBUTES.tier]: tier },
+        hits,
+      );
+    }
+    const stale = { ...lookup, [CACHE_ATTRIBUTES.outcome]: 'stale' };
+    add(
+      instruments.operations,
+      { ...stale, [CACHE_ATTRIBUTES.failSafe]: false },
+      stats.staleHits - stats.failSafe,
+    );
+    add(instruments.operations, { ...stale, [CACHE_ATTRIBUTES.failSafe]: true }, stats.failSafe);
+    add(instruments.operations, { ...lookup, [CACHE_ATTRIBUTES.outcome]: 'miss' }, stats.misses);
+    for (const [operation, count] of [
+      ['set', stats.sets],
+      ['delete', stats.deletes],
+      ['clear', stats.clears],
+    ] as const) {
+      add(instruments.operations, { ...namespace, [CACHE_ATTRIBUTES.operation]: operation }, count);
+    }
+    add(instruments.staleServed, namespace, stats.staleHits);
+    add(instruments.failSafe, namespace, stats.failSafe);
+  }
+  for (const [instrument, points] of sums) {
+    for (const { attributes, value } of points.values()) observer.observe(instrument, value, attributes);
+  }
+}
+
+/** The attributes of `cache.operation.duration`; never the key. */
 function operationAttributes(context: OperationContext): Attributes {
   const attributes: Attributes = {
     [CACHE_ATTRIBUTES.operation]: context.operation,

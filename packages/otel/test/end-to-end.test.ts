@@ -32,7 +32,7 @@ describe('end to end: a real createCache publishing on the channels', () => {
         expect(await cache.getOrSet('a', () => 2)).toBe(1);
       });
       const metrics = await t.sdk.collect();
-      const op = { 'cache.operation': 'getOrSet', 'cache.namespace': 'app:' };
+      const op = { 'cache.operation': 'lookup', 'cache.namespace': 'app:' };
       expect(metrics['cache.operations']).toEqual([
         { attributes: { ...op, 'cache.outcome': 'hit', 'cache.tier': 'tiers.far' }, value: 1 },
         { attributes: { ...op, 'cache.outcome': 'hit', 'cache.tier': 'tiers.near' }, value: 1 },

@@ -146,13 +146,20 @@ export function sortPoints(points: Point[]): Point[] {
 
 const channels = diagnostics()!;
 
-/** Publishes an operation trace as `@cache/cache` does: async by default, `traceSync` for a memory hit. */
+/**
+ * Publishes an operation trace as `@cache/cache` does for an operation that falls in the sample: on
+ * `cache:operation` (spans) with the `cache:operation:sample` trace (the duration histogram) inside it, one context
+ * for both. Async by default, `traceSync` for a memory hit.
+ */
 export function operation<T>(
   fields: Pick<OperationContext, 'operation' | 'namespace' | 'key'>,
   body: (context: OperationContext) => Promise<T>,
 ): Promise<T> {
   const context: OperationContext = { ...fields };
-  return channels.operation.tracePromise(() => body(context), context);
+  return channels.operation.tracePromise(
+    () => channels.operationSample.tracePromise(() => body(context), context),
+    context,
+  );
 }
 
 export function syncOperation<T>(
@@ -160,7 +167,10 @@ export function syncOperation<T>(
   body: (context: OperationContext) => T,
 ): T {
   const context: OperationContext = { ...fields };
-  return channels.operation.traceSync(() => body(context), context);
+  return channels.operation.traceSync(
+    () => channels.operationSample.traceSync(() => body(context), context),
+    context,
+  );
 }
 
 export function load<T>(
@@ -190,6 +200,7 @@ export function cacheError(code: string, message = 'secret-token-1234 in the mes
 
 export const hasSubscribers = (): boolean =>
   channels.operation.hasSubscribers ||
+  channels.operationSample.hasSubscribers ||
   channels.load.hasSubscribers ||
   channels.store.hasSubscribers ||
   channels.event.hasSubscribers;

@@ -1,5 +1,6 @@
+import { type ObservedCache, type ObservedCacheStats, observeCache, unobserveCache } from '@cache/core';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CacheInstrumentation } from '../src/index.js';
 import { hasSubscribers, sdkPerTest, type Point, sortPoints } from './helpers.js';
 import { scenario } from './scenario.js';
@@ -13,8 +14,8 @@ const redisOp = (operation: string) => ({
 const sum = (attributes: Point['attributes'], value: number): Point => ({ attributes, value });
 const hist = (attributes: Point['attributes'], count: number): Point => ({ attributes, count });
 
-/** The operation points of the scenario: the attributes of each, and how many. */
-const operationPoints: [Point['attributes'], number][] = [
+/** The duration points of the scenario's operations (each one sampled): the attributes of each, and how many. */
+const durationPoints: [Point['attributes'], number][] = [
   [{ 'cache.operation': 'get', ...ns, 'cache.outcome': 'hit', 'cache.tier': 'memory' }, 1],
   [{ 'cache.operation': 'get', ...ns, 'cache.outcome': 'hit', 'cache.tier': 'redis' }, 1],
   [{ 'cache.operation': 'get', ...ns, 'cache.outcome': 'miss' }, 1],
@@ -45,9 +46,45 @@ const operationPoints: [Point['attributes'], number][] = [
   [{ 'cache.operation': 'clear', ...ns }, 1],
 ];
 
+/**
+ * Two caches of one namespace, as `createCache` registers them: `cache.operations`, `cache.stale.served` and
+ * `cache.fail_safe.activations` are their counters, summed, read at each collection.
+ */
+const counters: ObservedCacheStats = {
+  hits: 5,
+  hitsBySource: { memory: 3, redis: 2 },
+  staleHits: 3,
+  failSafe: 2,
+  misses: 4,
+  sets: 1,
+  deletes: 1,
+  clears: 1,
+};
+const caches: ObservedCache[] = [
+  { prefix: 'app:', stats: () => counters },
+  { prefix: 'app:', stats: () => ({ ...counters, hitsBySource: { memory: 1 }, hits: 1 }) },
+];
+const lookup = { ...ns, 'cache.operation': 'lookup' };
+const countPoints: Point[] = [
+  sum({ ...lookup, 'cache.outcome': 'hit', 'cache.tier': 'memory' }, 4),
+  sum({ ...lookup, 'cache.outcome': 'hit', 'cache.tier': 'redis' }, 2),
+  sum({ ...lookup, 'cache.outcome': 'stale', 'cache.fail_safe': false }, 2),
+  sum({ ...lookup, 'cache.outcome': 'stale', 'cache.fail_safe': true }, 4),
+  sum({ ...lookup, 'cache.outcome': 'miss' }, 8),
+  sum({ ...ns, 'cache.operation': 'set' }, 2),
+  sum({ ...ns, 'cache.operation': 'delete' }, 2),
+  sum({ ...ns, 'cache.operation': 'clear' }, 2),
+];
+
 describe('metrics', () => {
   const t = sdkPerTest();
   let otel: CacheInstrumentation;
+  beforeEach(() => {
+    for (const cache of caches) observeCache(cache);
+  });
+  afterEach(() => {
+    for (const cache of caches) unobserveCache(cache);
+  });
 
   it('records exactly the expected points for the scripted scenario', async () => {
     const memory = { label: 'memory', size: 2, bytes: 512 };
@@ -59,10 +96,10 @@ describe('metrics', () => {
     await scenario();
     const loaded = { ...ns, 'cache.loader.outcome': 'loaded' };
     expect(await t.sdk.collect()).toEqual({
-      'cache.operations': sortPoints(operationPoints.map(([attributes, n]) => sum(attributes, n))),
-      'cache.operation.duration': sortPoints(operationPoints.map(([attributes, n]) => hist(attributes, n))),
-      'cache.stale.served': [sum({ 'cache.operation': 'getOrSet', ...ns }, 3)],
-      'cache.fail_safe.activations': [sum({ 'cache.operation': 'getOrSet', ...ns }, 2)],
+      'cache.operations': sortPoints(countPoints),
+      'cache.operation.duration': sortPoints(durationPoints.map(([attributes, n]) => hist(attributes, n))),
+      'cache.stale.served': [sum(ns, 6)],
+      'cache.fail_safe.activations': [sum(ns, 4)],
       'cache.loader.runs': sortPoints([
         sum({ ...loaded, 'cache.loader.background': false }, 1),
         sum({ ...loaded, 'cache.loader.background': true }, 1),
@@ -199,5 +236,41 @@ describe('metrics', () => {
     expect(hasSubscribers()).toBe(false);
     await scenario();
     expect(await t.sdk.collect()).toEqual({});
+  });
+
+  it('reads the counters at each collection, and stops reading a cache once unobserved', async () => {
+    otel = t.instrument({ meterProvider: t.sdk.meterProvider, traces: false });
+    const moving = { ...counters, hitsBySource: { memory: 3 }, misses: 0 };
+    const cache: ObservedCache = { prefix: 'moving:', stats: () => moving };
+    observeCache(cache);
+    const hits = async () =>
+      (await t.sdk.collect())['cache.operations']?.find(
+        (point) =>
+          point.attributes['cache.namespace'] === 'moving:' && point.attributes['cache.outcome'] === 'hit',
+      )?.value;
+    expect(await hits()).toBe(3);
+    moving.hitsBySource = { memory: 10 };
+    expect(await hits()).toBe(10);
+    unobserveCache(cache);
+    moving.hitsBySource = { memory: 20 };
+    expect(await hits()).not.toBe(20); // the SDK may repeat the last value it was given; it reads no new one
+  });
+
+  it('a cache whose stats() throws is skipped; the others are still reported', async () => {
+    otel = t.instrument({ meterProvider: t.sdk.meterProvider, traces: false });
+    const broken: ObservedCache = {
+      prefix: 'broken:',
+      stats: () => {
+        throw new Error('secret-token-1234');
+      },
+    };
+    observeCache(broken);
+    try {
+      const points = (await t.sdk.collect())['cache.operations'] ?? [];
+      expect(points.some((point) => point.attributes['cache.namespace'] === 'broken:')).toBe(false);
+      expect(points.some((point) => point.attributes['cache.namespace'] === 'app:')).toBe(true);
+    } finally {
+      unobserveCache(broken);
+    }
   });
 });
