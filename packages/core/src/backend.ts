@@ -1,5 +1,6 @@
 import type { Awaitable } from './awaitable.js';
 import type { BackendLabel } from './backend-label.js';
+import type { BatchDelete, BatchEntry, BatchRead, BatchWrite } from './batch.js';
 import type { CacheKey } from './cache-key.js';
 import type { CacheValue } from './cache-value.js';
 import type { Compressor } from './compressor.js';
@@ -33,6 +34,15 @@ export interface Backend {
   write(key: CacheKey, value: CacheValue<Uint8Array>): Promise<void>;
   /** Removes the entry at `key`. */
   remove(key: CacheKey): Promise<DeleteStatus>;
+  /**
+   * Optional: reads every key in one round trip where the store allows it; one position per key, in order, as
+   * {@link CacheBackend.getMany} describes. `TypedBackend.getMany` uses it, else one `read` per key.
+   */
+  readMany?(keys: readonly CacheKey[]): Promise<BatchRead<Uint8Array>[]>;
+  /** Optional: writes every entry (the last entry of a repeated key wins); see {@link CacheBackend.setMany}. */
+  writeMany?(entries: readonly BatchEntry<Uint8Array>[]): Promise<BatchWrite[]>;
+  /** Optional: removes every key; see {@link CacheBackend.deleteMany}. */
+  removeMany?(keys: readonly CacheKey[]): Promise<BatchDelete[]>;
   /** Releases connections and timers the backend owns. */
   close?(): Promise<void>;
 }
@@ -62,6 +72,29 @@ export interface CacheBackend {
   set<T>(key: CacheKey, value: CacheValue<T>): Awaitable<void>;
   /** Removes the entry at `key`. */
   delete(key: CacheKey): Awaitable<DeleteStatus>;
+  /**
+   * Optional: reads every key, in one round trip where the store allows it. The result has one position per
+   * key, in order, each holding what `get` of that key would have given: the value, `undefined` for a miss, or
+   * the `CacheError` that `get` would have rejected with (see `BatchRead`), so one unreadable entry never hides
+   * the others. A key given twice is answered in both positions. `infos[i].source` is set on a hit of `keys[i]`.
+   * May answer synchronously. Callers should go through the `getMany(backend, keys)` helper, which falls back to
+   * one `get` per key for a backend without this method, and turns a rejection of the whole call into that
+   * error in every position.
+   */
+  getMany?<T>(keys: readonly CacheKey[], infos?: readonly ReadInfo[]): Awaitable<BatchRead<T>[]>;
+  /**
+   * Optional: stores every entry, each replacing the whole entry at its key as `set` does. One position per
+   * entry, `undefined` when stored, else the error `set` would have rejected with. When a key is given more than
+   * once the last entry wins, as sequential `set`s would, and each of its positions reports that write. Use it
+   * through the `setMany(backend, entries)` helper.
+   */
+  setMany?<T>(entries: readonly BatchEntry<T>[]): Awaitable<BatchWrite[]>;
+  /**
+   * Optional: removes every key. One position per key: the `DeleteStatus` `delete` would have given, or its
+   * error. A key given more than once is deleted once: its first position reports the status, later ones
+   * `missing`, as sequential `delete`s would. Use it through the `deleteMany(backend, keys)` helper.
+   */
+  deleteMany?(keys: readonly CacheKey[]): Awaitable<BatchDelete[]>;
   /**
    * Optional: removes every entry whose key prefix (`CacheKey.prefix`) starts with `prefix`; `""` removes
    * every entry the backend holds (within its own namespace, for a shared store). Resolves once they are gone

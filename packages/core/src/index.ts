@@ -11,6 +11,7 @@ export {
   distinctKeys,
   getEach,
   getMany,
+  lastEntries,
   retryableFailureOf,
   setEach,
   setMany,

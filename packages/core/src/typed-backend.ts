@@ -1,12 +1,26 @@
 import type { Backend, CacheBackend, ReadInfo } from './backend.js';
 import type { BackendLabel } from './backend-label.js';
+import {
+  type BatchDelete,
+  type BatchEntry,
+  type BatchRead,
+  type BatchWrite,
+  batchError,
+  deleteEach,
+  distinctKeys,
+  getEach,
+  lastEntries,
+  setEach,
+  spreadDeletes,
+} from './batch.js';
 import type { CacheKey } from './cache-key.js';
-import type { CacheValue } from './cache-value.js';
+import { CacheValue } from './cache-value.js';
 import { DEFAULT_MAX_DECOMPRESSED_BYTES, overLimit } from './compressor.js';
 import type { DeleteStatus } from './delete-status.js';
 import { CacheError, type CacheOperation } from './errors.js';
 
 const noop = (): void => undefined;
+const NO_BYTES = new Uint8Array(0);
 
 /** Options of the typed layer. */
 export interface TypedLayerOptions {
@@ -161,6 +175,126 @@ export abstract class TypedBackend implements CacheBackend {
   delete(key: CacheKey): Promise<DeleteStatus> {
     return this.raw.remove(key);
   }
+
+  /**
+   * Reads every key with the raw level's `readMany` (one round trip on Redis), or one `read` per key when it
+   * has none, then decodes each hit. One position per key (see `CacheBackend.getMany`): an entry that cannot be
+   * decoded is a `CacheError` in its position only.
+   */
+  getMany<T>(keys: readonly CacheKey[], infos?: readonly ReadInfo[]): Promise<BatchRead<T>[]> {
+    const raw = this.raw;
+    if (typeof raw.readMany !== 'function') return Promise.resolve(getEach<T>(this, keys, infos));
+    const { keys: distinct, slots } = distinctKeys(keys);
+    let pending: Promise<BatchRead<Uint8Array>[]>;
+    try {
+      pending = raw.readMany(distinct);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    return pending.then(
+      (read) => {
+        const now = this.#now();
+        const decoded = read.map((result, i): BatchRead<T> => {
+          if (result === undefined || CacheError.is(result)) return result;
+          if (!(result instanceof CacheValue) && !isValueLike(result)) {
+            return batchError(
+              new CacheError('PROTOCOL', 'readMany answered something that is not a value'),
+              this.label,
+              'get',
+              distinct[i],
+            );
+          }
+          if (result.isExpired(now)) return undefined;
+          try {
+            return decodeValue<T>(raw, distinct[i] as CacheKey, result, this.#maxDecompressedBytes);
+          } catch (error) {
+            return batchError(error, this.label, 'get', distinct[i]);
+          }
+        });
+        const results = slots.map((slot) => decoded[slot]);
+        if (infos !== undefined) {
+          results.forEach((result, i) => {
+            const info = infos[i];
+            if (info !== undefined && result !== undefined && !CacheError.is(result))
+              info.source = this.label;
+          });
+        }
+        return results;
+      },
+      (error: unknown) => keys.map((key) => batchError(error, this.label, 'get', key)),
+    );
+  }
+
+  /**
+   * Encodes every entry and writes them with the raw level's `writeMany` (one round trip on Redis), or one
+   * `write` per key when it has none. The last entry of a repeated key wins. An entry that cannot be encoded
+   * fails in its position only; an already expired one removes the entry.
+   */
+  setMany<T>(entries: readonly BatchEntry<T>[]): Promise<BatchWrite[]> {
+    const raw = this.raw;
+    if (typeof raw.writeMany !== 'function') return Promise.resolve(setEach(this, entries));
+    const { last, slots } = lastEntries(entries);
+    const now = this.#now();
+    const outcomes = new Array<BatchWrite>(last.length);
+    const encoded: BatchEntry<Uint8Array>[] = [];
+    const positions: number[] = [];
+    last.forEach((entry, i) => {
+      try {
+        const value = entry.value.isExpired(now)
+          ? entry.value.withData(NO_BYTES)
+          : encodeValue(raw, entry.key, entry.value);
+        encoded.push({ key: entry.key, value });
+        positions.push(i);
+      } catch (error) {
+        outcomes[i] = batchError(error, this.label, 'set', entry.key);
+      }
+    });
+    const spread = (): BatchWrite[] => slots.map((slot) => outcomes[slot]);
+    if (encoded.length === 0) return Promise.resolve(spread());
+    let pending: Promise<BatchWrite[]>;
+    try {
+      pending = raw.writeMany(encoded);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    return pending.then(
+      (written) => {
+        positions.forEach((at, i) => {
+          const outcome = written[i];
+          outcomes[at] = CacheError.is(outcome) ? outcome : undefined;
+        });
+        return spread();
+      },
+      (error: unknown) => {
+        positions.forEach((at, i) => {
+          outcomes[at] = batchError(error, this.label, 'set', encoded[i]?.key);
+        });
+        return spread();
+      },
+    );
+  }
+
+  /** Removes every key with the raw level's `removeMany`, or one `remove` per key when it has none. */
+  deleteMany(keys: readonly CacheKey[]): Promise<BatchDelete[]> {
+    const raw = this.raw;
+    if (typeof raw.removeMany !== 'function') return Promise.resolve(deleteEach(this, keys));
+    const { keys: distinct, slots } = distinctKeys(keys);
+    let pending: Promise<BatchDelete[]>;
+    try {
+      pending = raw.removeMany(distinct);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    return pending.then(
+      (deleted) => spreadDeletes(deleted, slots),
+      (error: unknown) => keys.map((key) => batchError(error, this.label, 'delete', key)),
+    );
+  }
+}
+
+/** A value from another copy of this package: not an instance of our CacheValue, with its methods. */
+function isValueLike(value: unknown): value is CacheValue<Uint8Array> {
+  return typeof (value as CacheValue<Uint8Array>).isExpired === 'function';
 }
 
 class WrappedBackend extends TypedBackend {

@@ -1,6 +1,11 @@
 import {
   type BackendCapabilities,
   type BackendLabel,
+  type BatchDelete,
+  type BatchEntry,
+  type BatchRead,
+  type BatchWrite,
+  batchError,
   type CacheBackend,
   CacheError,
   type CacheKey,
@@ -164,6 +169,60 @@ export class MemoryBackend implements CacheBackend {
     const expired = entry.hasExpiry && this.#expires[entry.slot]! <= this.#now();
     this.#remove(entry);
     return expired ? DeleteStatus.missing : DELETED_ONE;
+  }
+
+  /**
+   * Reads every key, synchronously: one position per key, in order (a key given twice is answered twice).
+   * `infos[i].source` is set on a hit of `keys[i]`. Never throws for a key: an invalid one is a `CacheError` in
+   * its position.
+   */
+  getMany<T>(keys: readonly CacheKey[], infos?: readonly ReadInfo[]): BatchRead<T>[] {
+    const results = new Array<BatchRead<T>>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      try {
+        results[i] = this.get<T>(keys[i] as CacheKey, infos?.[i]);
+      } catch (error) {
+        results[i] = batchError(error, this.label, 'get', keys[i]);
+      }
+    }
+    return results;
+  }
+
+  /**
+   * Stores every entry, synchronously and in order, so the last entry of a repeated key wins. A value that
+   * cannot be cloned or measured fails in its position only; every position of a key reports its last write.
+   */
+  setMany<T>(entries: readonly BatchEntry<T>[]): BatchWrite[] {
+    const outcomes = new Array<BatchWrite>(entries.length);
+    let failures = false;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as BatchEntry<T>;
+      try {
+        this.set(entry.key, entry.value);
+      } catch (error) {
+        outcomes[i] = batchError(error, this.label, 'set', entry?.key);
+        failures = true;
+      }
+    }
+    if (!failures) return outcomes;
+    // Every position of a key reports the outcome of its last write.
+    const name = (i: number): string => (entries[i] as BatchEntry<T> | undefined)?.key?.canonical ?? `#${i}`;
+    const last = new Map<string, BatchWrite>();
+    for (let i = 0; i < entries.length; i++) last.set(name(i), outcomes[i]);
+    return outcomes.map((_, i) => last.get(name(i)));
+  }
+
+  /** Removes every key, synchronously and in order: a key given twice reports `missing` the second time. */
+  deleteMany(keys: readonly CacheKey[]): BatchDelete[] {
+    const statuses = new Array<BatchDelete>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      try {
+        statuses[i] = this.delete(keys[i] as CacheKey);
+      } catch (error) {
+        statuses[i] = batchError(error, this.label, 'delete', keys[i]);
+      }
+    }
+    return statuses;
   }
 
   /** Removes every entry. */

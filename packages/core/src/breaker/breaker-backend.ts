@@ -1,5 +1,16 @@
-import type { Awaitable } from '../awaitable.js';
+import { type Awaitable, isPromiseLike } from '../awaitable.js';
 import type { CacheBackend, ReadInfo } from '../backend.js';
+import {
+  type BatchDelete,
+  type BatchEntry,
+  type BatchRead,
+  type BatchWrite,
+  batchError,
+  deleteMany,
+  getMany,
+  retryableFailureOf,
+  setMany,
+} from '../batch.js';
 import type { BackendLabel } from '../backend-label.js';
 import type { CacheKey } from '../cache-key.js';
 import type { CacheValue } from '../cache-value.js';
@@ -70,6 +81,51 @@ export class BreakerBackend<B extends CacheBackend = CacheBackend> implements Ca
       operation: 'delete',
       key: key.canonical,
     });
+  }
+
+  /**
+   * Reads every key through the breaker as one call (the inner backend's `getMany`, or one `get` per key). The
+   * call counts as failed when a position holds a retryable error (the store failed for those keys); a refused
+   * call puts `CIRCUIT_OPEN` or `OVERLOADED` in every position.
+   */
+  getMany<T>(keys: readonly CacheKey[], infos?: readonly ReadInfo[]): Awaitable<BatchRead<T>[]> {
+    return this.#batch('get', keys.length, () => getMany<T>(this.inner, keys, infos));
+  }
+
+  /** Writes every entry through the breaker as one call; failures count as for {@link getMany}. */
+  setMany<T>(entries: readonly BatchEntry<T>[]): Awaitable<BatchWrite[]> {
+    return this.#batch('set', entries.length, () => setMany(this.inner, entries));
+  }
+
+  /** Deletes every key through the breaker as one call; failures count as for {@link getMany}. */
+  deleteMany(keys: readonly CacheKey[]): Awaitable<BatchDelete[]> {
+    return this.#batch('delete', keys.length, () => deleteMany(this.inner, keys));
+  }
+
+  #batch<R>(operation: 'get' | 'set' | 'delete', count: number, run: () => Awaitable<R[]>): Awaitable<R[]> {
+    // The breaker learns of a failure by a throw; the positions answered are kept to be returned all the same.
+    let answered: R[] | undefined;
+    const judge = (results: R[]): R[] => {
+      const failure = retryableFailureOf(results);
+      if (failure === undefined) return results;
+      answered = results;
+      throw failure;
+    };
+    const recover = (error: unknown): R[] =>
+      answered ?? new Array<R>(count).fill(batchError(error, this.label, operation, undefined) as R);
+    let result: Awaitable<R[]>;
+    try {
+      result = this.circuit.run(
+        () => {
+          const inner = run();
+          return isPromiseLike(inner) ? Promise.resolve(inner).then(judge) : judge(inner);
+        },
+        { operation },
+      );
+    } catch (error) {
+      return recover(error);
+    }
+    return isPromiseLike(result) ? Promise.resolve(result).catch(recover) : result;
   }
 
   /** Closes the inner backend. Never refused by the breaker. */

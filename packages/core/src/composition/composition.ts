@@ -5,6 +5,16 @@ import type { CacheKey } from '../cache-key.js';
 import { CacheValue } from '../cache-value.js';
 import { DeleteStatus } from '../delete-status.js';
 import { CacheError } from '../errors.js';
+import {
+  type BatchDelete,
+  type BatchEntry,
+  type BatchRead,
+  type BatchWrite,
+  distinctKeys,
+  lastEntries,
+  spreadDeletes,
+} from '../batch.js';
+import { readManyBoth, readManySequential, removeMany, writeMany } from './batch-policies.js';
 import type { CompositionListener } from './events.js';
 import { LayerPair } from './layer-pair.js';
 import {
@@ -152,6 +162,83 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
   }
 
   /**
+   * Reads every key with one batch per layer. Sequential policy: L1 first, then ONE batched L2 read for the
+   * keys L1 missed (or failed on); fresh L2 hits are copied into L1 with their expire and stale instants, under
+   * the same refill guard as single reads. Race and parallel: both layers' batches at once, decided per key as
+   * the single read decides (a batch has no first hit to wait for, so race decides once both answered; an L1
+   * that answers synchronously goes the sequential way). One position per key, each as `get` would answer it:
+   * a key no layer could answer holds the error `get` would have thrown. Synchronous when L1 answered every key
+   * synchronously with a hit.
+   */
+  getMany<T>(keys: readonly CacheKey[], infos?: readonly ReadInfo[]): Awaitable<BatchRead<T>[]> {
+    const { keys: distinct, slots } = distinctKeys(keys);
+    const direct = distinct.length === keys.length;
+    const inner = direct ? infos : infos === undefined ? undefined : distinct.map((): ReadInfo => ({}));
+    const policy = this.options.readPolicy;
+    const read =
+      policy === 'sequential'
+        ? readManySequential<T>(this.#pair, distinct, inner)
+        : readManyBoth<T>(this.#pair, distinct, inner, policy);
+    if (direct) return read;
+    const spread = (results: BatchRead<T>[]): BatchRead<T>[] =>
+      slots.map((slot, i) => {
+        const source = inner?.[slot]?.source;
+        if (source !== undefined && infos !== undefined) (infos[i] as ReadInfo).source = source;
+        return results[slot];
+      });
+    return isPromiseLike(read) ? Promise.resolve(read).then(spread) : spread(read);
+  }
+
+  /**
+   * Writes every entry with one batch per layer, according to the write policy (`race` waits for both layers,
+   * as `parallel` does). The last entry of a repeated key wins. Each position holds `undefined` or the error
+   * `set` would have thrown; a key stored by one layer only under `parallel` succeeds, the other layer is
+   * repaired and its error reported to `onError`, as for `set`.
+   */
+  setMany<T>(entries: readonly BatchEntry<T>[]): Awaitable<BatchWrite[]> {
+    const pair = this.#pair;
+    const { last, slots } = lastEntries(entries);
+    for (const entry of last) pair.guard.voidKey(entry.key);
+    const written = writeMany(pair, last);
+    const done = (outcomes: BatchWrite[]): BatchWrite[] => {
+      if (pair.listeners.size > 0) {
+        outcomes.forEach((outcome, i) => {
+          const entry = last[i] as BatchEntry<T>;
+          if (outcome === undefined) pair.emit({ type: 'set', key: entry.key, value: entry.value });
+        });
+      }
+      return slots.map((slot) => outcomes[slot]);
+    };
+    if (!isPromiseLike(written)) return done(written);
+    return this.#whileWritingMany(
+      last.map((entry) => entry.key),
+      written,
+    ).then(done);
+  }
+
+  /**
+   * Deletes every key from both layers with one batch each and sums their counts per key. A key a layer failed
+   * on holds that layer's error, since it may still be served from it. A repeated key reports `missing` after
+   * its first position.
+   */
+  deleteMany(keys: readonly CacheKey[]): Awaitable<BatchDelete[]> {
+    const pair = this.#pair;
+    const { keys: distinct, slots } = distinctKeys(keys);
+    for (const key of distinct) pair.guard.voidKey(key);
+    const deleted = removeMany(pair, distinct);
+    const done = (statuses: BatchDelete[]): BatchDelete[] => {
+      if (pair.listeners.size > 0) {
+        statuses.forEach((status, i) => {
+          if (!CacheError.is(status)) pair.emit({ type: 'delete', key: distinct[i] as CacheKey, status });
+        });
+      }
+      return spreadDeletes(statuses, slots);
+    };
+    if (!isPromiseLike(deleted)) return done(deleted);
+    return this.#whileWritingMany(distinct, deleted).then(done);
+  }
+
+  /**
    * Drops the near copies of `key`: deletes it from L1 and, when L2 is a composition, invalidates it there
    * too; the far store keeps it. L2 reads in flight for `key` will not refill L1. A coherence layer calls this
    * when another process changed the key. Returns the number of copies dropped; throws like `delete`.
@@ -199,6 +286,43 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
     try {
       const o1 = attempt(() => (l1.clearPrefix as (prefix: string) => Promise<void>).call(l1, prefix));
       const o2 = attempt(() => (l2.clearPrefix as (prefix: string) => Promise<void>).call(l2, prefix));
+      await both(o1, o2, (a, b) => {
+        const error = pair.failure('clear', undefined, failureOf(a), failureOf(b));
+        if (error !== undefined) throw error;
+      });
+    } finally {
+      pair.guard.endClear();
+    }
+  }
+
+  /**
+   * Drops the near copies of every key whose prefix starts with `prefix` (`""`: all of them): clears L1 by
+   * prefix and, when L2 is a composition, its near layers too; the far store keeps them. L2 reads in flight
+   * will not refill. A coherence layer calls this when another process cleared a namespace. An L1 without
+   * `clearPrefix` is cleared whole (`clear()`), which drops more than asked, never less; one with neither
+   * fails with `INVALID_OPTIONS`.
+   */
+  invalidatePrefix(prefix: string): Promise<void> {
+    return this.#invalidatePrefix(prefix);
+  }
+
+  async #invalidatePrefix(prefix: string): Promise<void> {
+    const pair = this.#pair;
+    const l1 = this.l1 as Partial<ClearableBackend>;
+    const l2 = this.l2 as CacheBackend;
+    if (typeof l1.clearPrefix !== 'function' && typeof l1.clear !== 'function') {
+      throw new CacheError(
+        'INVALID_OPTIONS',
+        `invalidatePrefix: L1 of "${this.label}" has neither clearPrefix() nor clear()`,
+        { backend: this.label, operation: 'clear' },
+      );
+    }
+    pair.guard.beginClear();
+    try {
+      const o1 = attempt(() =>
+        typeof l1.clearPrefix === 'function' ? l1.clearPrefix(prefix) : (l1 as ClearableBackend).clear(),
+      );
+      const o2 = attempt(() => (l2 instanceof Composition ? l2.#invalidatePrefix(prefix) : undefined));
       await both(o1, o2, (a, b) => {
         const error = pair.failure('clear', undefined, failureOf(a), failureOf(b));
         if (error !== undefined) throw error;
@@ -272,6 +396,15 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
         if (error !== undefined) throw error;
       },
     );
+  }
+
+  /** {@link #whileWriting} for several keys at once. */
+  #whileWritingMany<R>(keys: readonly CacheKey[], work: PromiseLike<R>): Promise<R> {
+    const guard = this.#pair.guard;
+    for (const key of keys) guard.beginWrite(key);
+    return Promise.resolve(work).finally(() => {
+      for (const key of keys) guard.endWrite(key);
+    });
   }
 
   /** Marks a write of `key` in flight until `work` settles, so no refill of `key` lands in between. */

@@ -1,6 +1,15 @@
 import type { Awaitable } from '../awaitable.js';
 import type { CacheBackend, ReadInfo } from '../backend.js';
 import type { BackendLabel } from '../backend-label.js';
+import {
+  type BatchDelete,
+  type BatchEntry,
+  type BatchRead,
+  type BatchWrite,
+  deleteMany,
+  getMany,
+  setMany,
+} from '../batch.js';
 import type { CacheKey } from '../cache-key.js';
 import type { CacheValue } from '../cache-value.js';
 import type { DeleteStatus } from '../delete-status.js';
@@ -48,6 +57,7 @@ export class FaultyBackend<B extends CacheBackend = CacheBackend> implements Cac
   readonly #faults = new Map<FaultyOperation, ActiveFault>();
   readonly #hung = new Map<FaultyOperation, Set<() => void>>();
   readonly #calls: Record<FaultyOperation, number> = { get: 0, set: 0, delete: 0 };
+  readonly #batchCalls: Record<FaultyOperation, number> = { get: 0, set: 0, delete: 0 };
 
   constructor(inner: B, label: BackendLabel = inner.label) {
     this.inner = inner;
@@ -57,6 +67,14 @@ export class FaultyBackend<B extends CacheBackend = CacheBackend> implements Cac
   /** How many times each operation was called, disturbed or not. */
   get calls(): Readonly<Record<FaultyOperation, number>> {
     return { ...this.#calls };
+  }
+
+  /**
+   * How many of those calls were batches (`getMany` counts under `get`, `setMany` under `set`, `deleteMany` under
+   * `delete`), whatever their size.
+   */
+  get batchCalls(): Readonly<Record<FaultyOperation, number>> {
+    return { ...this.#batchCalls };
   }
 
   /** How many calls are hanging, waiting for `heal()`. */
@@ -97,6 +115,27 @@ export class FaultyBackend<B extends CacheBackend = CacheBackend> implements Cac
 
   delete(key: CacheKey): Awaitable<DeleteStatus> {
     return this.#call('delete', () => this.inner.delete(key));
+  }
+
+  /**
+   * Reads every key with the inner backend's `getMany` (or one `get` per key): one call of `get`, disturbed as a
+   * whole; a failure rejects the whole call, which the `getMany` helper turns into that error in every position.
+   */
+  getMany<T>(keys: readonly CacheKey[], infos?: readonly ReadInfo[]): Awaitable<BatchRead<T>[]> {
+    this.#batchCalls.get += 1;
+    return this.#call('get', () => getMany<T>(this.inner, keys, infos));
+  }
+
+  /** Writes every entry as one call of `set`, disturbed as a whole like {@link getMany}. */
+  setMany<T>(entries: readonly BatchEntry<T>[]): Awaitable<BatchWrite[]> {
+    this.#batchCalls.set += 1;
+    return this.#call('set', () => setMany(this.inner, entries));
+  }
+
+  /** Deletes every key as one call of `delete`, disturbed as a whole like {@link getMany}. */
+  deleteMany(keys: readonly CacheKey[]): Awaitable<BatchDelete[]> {
+    this.#batchCalls.delete += 1;
+    return this.#call('delete', () => deleteMany(this.inner, keys));
   }
 
   /** Clears by prefix in the inner backend (`INVALID_OPTIONS` when it cannot). Never disturbed. */
