@@ -1,0 +1,135 @@
+// Mode "undici": a node:http reverse proxy that forwards every request through an undici Agent composed with
+// undici's cache interceptor (a shared cache) whose store is our UndiciCacheStore, on memory or memory + Redis.
+// It also exports startUndiciProxy, which modes/undici-memory.mjs uses with undici's own MemoryCacheStore.
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { compose } from '@cache/core';
+import { memoryBackend } from '@cache/memory';
+import { RedisBackend } from '@cache/redis';
+import { Agent, interceptors } from 'undici';
+import { undiciCacheStore } from '../../dist/undici/index.js';
+
+export const description =
+  'node:http proxy through undici’s cache interceptor, with our CacheStore over a CacheBackend';
+export const stores = ['memory', 'memory+redis'];
+
+/** Hop-by-hop headers (RFC 9110 section 7.6.1): never forwarded, in either direction. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+function endToEnd(headers) {
+  const named = new Set(HOP_BY_HOP);
+  const connection = headers.connection;
+  for (const value of Array.isArray(connection) ? connection : connection ? [connection] : []) {
+    for (const name of value.split(',')) named.add(name.trim().toLowerCase());
+  }
+  const out = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !named.has(name.toLowerCase())) out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Starts a node:http server on `port` that forwards each request to `origin` through `dispatcher` (an Agent
+ * composed with the cache interceptor) and streams the answer back. Returns `{ base, close }`.
+ */
+export async function startUndiciProxy({ origin, port, dispatcher, onClose }) {
+  const server = createServer((req, res) => {
+    const headers = endToEnd(req.headers);
+    delete headers.host;
+    const hasBody =
+      req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    if (!hasBody) req.resume();
+    let controller;
+    dispatcher.dispatch(
+      { origin, path: req.url, method: req.method, headers, body: hasBody ? req : undefined },
+      {
+        onRequestStart(c) {
+          controller = c;
+        },
+        onResponseStart(_c, statusCode, resHeaders, statusMessage) {
+          res.writeHead(statusCode, statusMessage || undefined, endToEnd(resHeaders));
+        },
+        onResponseData(c, chunk) {
+          if (!res.write(chunk)) {
+            c.pause();
+            res.once('drain', () => c.resume());
+          }
+        },
+        onResponseEnd() {
+          res.end();
+        },
+        onResponseError(_c, error) {
+          if (!res.headersSent) {
+            res.writeHead(502, { 'content-type': 'text/plain' });
+            res.end(`proxy error: ${error.message}`);
+          } else {
+            res.destroy(error);
+          }
+        },
+      },
+    );
+    res.on('close', () => {
+      if (!res.writableFinished) controller?.abort?.(new Error('client went away'));
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return {
+    base: `http://127.0.0.1:${port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(() => resolve()));
+      await dispatcher.close();
+      await onClose?.();
+    },
+  };
+}
+
+export async function start({ origin, store, redisUrl, port }) {
+  const memory = memoryBackend({ maxEntries: 10_000 });
+  let redis;
+  let backend = memory;
+  if (store === 'memory+redis') {
+    if (redisUrl === undefined) throw new Error('memory+redis needs a redisUrl');
+    redis = new RedisBackend({
+      url: redisUrl,
+      namespace: `cache-tests:undici:${randomBytes(6).toString('hex')}:`,
+    });
+    backend = compose(memory, redis);
+  } else if (store !== 'memory') {
+    throw new Error(`unknown store ${store}`);
+  }
+  const errors = new Map();
+  const cacheStore = undiciCacheStore({
+    backend,
+    onError: (error) => errors.set(error.code, (errors.get(error.code) ?? 0) + 1),
+  });
+  const dispatcher = new Agent().compose(interceptors.cache({ store: cacheStore, type: 'shared' }));
+  return startUndiciProxy({
+    origin,
+    port,
+    dispatcher,
+    async onClose() {
+      await cacheStore.flush();
+      if (errors.size > 0)
+        console.error(`undici/${store}: store errors ${JSON.stringify(Object.fromEntries(errors))}`);
+      if (redis !== undefined) {
+        await redis.clear();
+        await redis.close();
+      }
+    },
+  });
+}
