@@ -67,7 +67,8 @@ export type CacheOperation =
   | 'close'
   | 'encode'
   | 'decode'
-  | 'load';
+  | 'load'
+  | 'lock';
 
 /** Where and why a {@link CacheError} happened. All fields are optional. */
 export interface CacheErrorDetails {

@@ -93,4 +93,5 @@ export {
 // Locks: one loader per key across processes (leases with tokens and fences), and the in-process reference.
 export type { AcquireOptions, AcquireResult, Lease, LockStore, WaitOptions } from './locks/lock-store.js';
 export { LeasedValue, leaseOf } from './locks/leased-value.js';
+export type { MemoryLocksOptions } from './locks/memory-locks.js';
 export { lockToken, MemoryLocks, memoryLocks } from './locks/memory-locks.js';

@@ -7,7 +7,9 @@ import {
   integer,
   type RedisLink,
   SCAN_COUNT,
+  type Settled,
   scanPage,
+  settle,
 } from './link.js';
 import type { NodeRedisCluster, RedisArg } from './node-redis.js';
 
@@ -117,6 +119,33 @@ export class ClusterLink implements RedisLink {
   async remove(key: RedisArg): Promise<number> {
     const cluster = await this.#cluster();
     return integer(await cluster.sendCommand(key, false, ['DEL', key]), 'DEL');
+  }
+
+  /**
+   * Each key's commands go through the cluster client, which routes them to the node of the key's slot and
+   * follows `MOVED`/`ASK`; sent in the same tick, they leave in one write per node. Every command names one key,
+   * so no batch can fail with `CROSSSLOT`.
+   */
+  async readMany(
+    keys: readonly RedisArg[],
+    fields: readonly string[],
+  ): Promise<Settled<[unknown, unknown]>[]> {
+    const cluster = await this.#cluster();
+    return Promise.all(keys.map((key) => settle(this.#read(cluster, key, fields))));
+  }
+
+  async writeMany(entries: readonly EntryWrite[]): Promise<Settled<void>[]> {
+    const cluster = await this.#cluster();
+    return Promise.all(entries.map((entry) => settle(this.#write(cluster, entry))));
+  }
+
+  async removeMany(keys: readonly RedisArg[]): Promise<Settled<number>[]> {
+    const cluster = await this.#cluster();
+    return Promise.all(
+      keys.map((key) =>
+        settle(cluster.sendCommand(key, false, ['DEL', key]).then((reply) => integer(reply, 'DEL'))),
+      ),
+    );
   }
 
   async removeMatching(pattern: Buffer, deadline: <T>(work: Promise<T>) => Promise<T>): Promise<number> {

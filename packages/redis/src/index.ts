@@ -31,3 +31,7 @@ export type {
   ResolvedCoherenceSettings,
 } from './coherence/options.js';
 export { CoherentTiers, coherentTiers } from './coherence/coherent-tiers.js';
+
+// Locks: one loader per key across processes sharing Redis (leases, fencing, release notices).
+export type { RedisLocksOptions, RedisLocksSettings } from './locks/options.js';
+export { RedisLease, RedisLocks, redisLocks } from './locks/redis-locks.js';

@@ -13,6 +13,19 @@ export interface EntryWrite {
   readonly expireAt: number | undefined;
 }
 
+/** How one command of a batch ended: its reply, or its own error (a batch never fails for one key). */
+export type Settled<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: unknown };
+
+/** Captures how `work` ends, without rejecting. */
+export function settle<T>(work: Promise<T>): Promise<Settled<T>> {
+  return work.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
 /**
  * The commands the backend needs, over one node or a cluster. Each method waits for a connection when there is
  * none yet; the backend bounds the whole call with its deadline.
@@ -24,6 +37,15 @@ export interface RedisLink {
   write(entry: EntryWrite): Promise<void>;
   /** `DEL key`: the number of keys removed. */
   remove(key: RedisArg): Promise<number>;
+  /**
+   * {@link read} of every key, all sent in the same tick: node-redis writes them to each node's socket together,
+   * so a batch costs one round trip per node. Rejects only when no connection could be had.
+   */
+  readMany(keys: readonly RedisArg[], fields: readonly string[]): Promise<Settled<[unknown, unknown]>[]>;
+  /** {@link write} of every entry (each its own transaction, on its own key), all sent in the same tick. */
+  writeMany(entries: readonly EntryWrite[]): Promise<Settled<void>[]>;
+  /** {@link remove} of every key, all sent in the same tick. */
+  removeMany(keys: readonly RedisArg[]): Promise<Settled<number>[]>;
   /** `SCAN MATCH pattern` + `UNLINK` on every master, each page bounded by `deadline`; the number of keys removed. */
   removeMatching(pattern: Buffer, deadline: <T>(work: Promise<T>) => Promise<T>): Promise<number>;
   /** True while a command can be sent without waiting for a connection. */

@@ -1,6 +1,10 @@
 import {
   type Backend,
   type BackendCapabilities,
+  type BatchDelete,
+  type BatchEntry,
+  type BatchRead,
+  type BatchWrite,
   CacheError,
   CacheKey,
   CircuitBreaker,
@@ -11,6 +15,7 @@ import {
   diagnostics,
   type Format,
   type KeyFormat,
+  leaseOf,
   passthrough,
   type StoreContext,
   TypedBackend,
@@ -22,14 +27,17 @@ import { createLink, targetCount } from './create-link.js';
 import { DeadlineError, withDeadline } from './deadline.js';
 import { codecTag, hsetArgs, parseEntry, READ_FIELDS } from './entry-layout.js';
 import { escapeGlob } from './glob.js';
-import type { RedisLink } from './link.js';
+import type { EntryWrite, RedisLink, Settled } from './link.js';
+import { RedisLease } from './locks/redis-locks.js';
 import type { RedisArg } from './node-redis.js';
 import type { RedisBackendOptions } from './options.js';
-import { toCacheError } from './redis-errors.js';
+import { classify, toCacheError } from './redis-errors.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_RESPONSE_TIMEOUT_MS = 2000;
 const noop = (): void => undefined;
+/** Codes of a store failure, as opposed to a bad entry: a batch with one counts as failed for the breaker. */
+const RETRYABLE: ReadonlySet<string> = new Set(['CONNECTION', 'TIMEOUT']);
 /** The `diagnostics_channel` channels, looked up once (`undefined` where the runtime has none). */
 const channels = diagnostics();
 
@@ -261,13 +269,18 @@ export class RedisBackend extends TypedBackend implements Backend {
    */
   write(key: CacheKey, value: CacheValue<Uint8Array>): Promise<void> {
     if (value.isExpired(this.now())) return this.remove(key).then(noop);
+    // A value written under a lease of locks fencing this backend: written only while the lease holds (LEASE_LOST).
+    const lease = leaseOf(value);
+    const fenced = lease instanceof RedisLease && lease.owner.backend === this ? lease : undefined;
     const send = (): Promise<void> =>
       this.#command('write', key, (redisKey) =>
-        this.#link.write({
-          key: redisKey,
-          hset: hsetArgs(redisKey, value, this.#codec),
-          expireAt: value.expire,
-        }),
+        fenced === undefined
+          ? this.#link.write({
+              key: redisKey,
+              hset: hsetArgs(redisKey, value, this.#codec),
+              expireAt: value.expire,
+            })
+          : fenced.owner.fencedWrite(fenced, redisKey, hsetArgs(redisKey, value, this.#codec), value.expire),
       ).then(noop);
     return this.#traced('write', key, send, value.data.byteLength);
   }
@@ -279,6 +292,190 @@ export class RedisBackend extends TypedBackend implements Backend {
         DeleteStatus.deleted(count),
       ),
     );
+  }
+
+  /**
+   * Reads every key in one round trip per node: the `HMGET` + `PTTL` of each key sent together (pipelined; on a
+   * cluster, routed by slot, `MOVED` followed, never a multi-key command, so never `CROSSSLOT`), under one
+   * deadline and one breaker call. One position per key: the entry, `undefined`, or the `CacheError` that
+   * `read` would have rejected with (a key that holds something else is `CORRUPT_ENTRY`, a reply of the wrong
+   * shape `PROTOCOL`, in its position only). A failure of the store (no connection, the deadline) is that error
+   * in every position. A key given twice is read twice.
+   */
+  readMany(keys: readonly CacheKey[]): Promise<BatchRead<Uint8Array>[]> {
+    return this.#traced(
+      'read',
+      undefined,
+      () => this.#readMany(keys),
+      (results) => {
+        let bytes = 0;
+        for (const result of results)
+          if (result !== undefined && !CacheError.is(result)) bytes += result.data.byteLength;
+        return bytes;
+      },
+    );
+  }
+
+  #readMany(keys: readonly CacheKey[]): Promise<BatchRead<Uint8Array>[]> {
+    const results = new Array<BatchRead<Uint8Array>>(keys.length);
+    const { redisKeys, at } = this.#encodeAll(keys, 'read', results);
+    if (redisKeys.length === 0) return Promise.resolve(results);
+    return this.#batch('read', () => this.#link.readMany(redisKeys, READ_FIELDS)).then(
+      (settled) => {
+        const now = this.now();
+        settled.forEach((outcome, j) => {
+          const i = at[j] as number;
+          const key = keys[i] as CacheKey;
+          try {
+            if (!outcome.ok) throw outcome.error;
+            results[i] = parseEntry(outcome.value[0], outcome.value[1], now, this.#codec);
+          } catch (error) {
+            results[i] = toCacheError(error, 'read', this.label, key.canonical);
+          }
+        });
+        return results;
+      },
+      (error: unknown) => this.#failAll(error, 'read', keys, at, results),
+    );
+  }
+
+  /**
+   * Writes every entry in one round trip per node: each entry is the same transaction as {@link write} (`MULTI`,
+   * `DEL`, `HSET`, `PEXPIREAT`, `EXEC` on its own key, so atomic per entry and never cross-slot), all sent
+   * together, under one deadline and one breaker call. An already expired value deletes its entry. One position
+   * per entry: `undefined` or its error. Entries of one key are applied in order, so the last one wins.
+   */
+  writeMany(entries: readonly BatchEntry<Uint8Array>[]): Promise<BatchWrite[]> {
+    let bytes = 0;
+    for (const entry of entries) bytes += entry.value.data.byteLength;
+    return this.#traced('write', undefined, () => this.#writeMany(entries), bytes);
+  }
+
+  #writeMany(entries: readonly BatchEntry<Uint8Array>[]): Promise<BatchWrite[]> {
+    const results = new Array<BatchWrite>(entries.length);
+    const keys = entries.map((entry) => entry.key);
+    const { redisKeys, at } = this.#encodeAll(keys, 'write', results);
+    if (redisKeys.length === 0) return Promise.resolve(results);
+    const now = this.now();
+    const writes: EntryWrite[] = [];
+    const removes: RedisArg[] = [];
+    // Where each command's outcome goes: writes first, then removes, as sent.
+    const order: number[] = [];
+    const removeOrder: number[] = [];
+    redisKeys.forEach((redisKey, j) => {
+      const value = (entries[at[j] as number] as BatchEntry<Uint8Array>).value;
+      if (value.isExpired(now)) {
+        removes.push(redisKey);
+        removeOrder.push(at[j] as number);
+      } else {
+        writes.push({ key: redisKey, hset: hsetArgs(redisKey, value, this.#codec), expireAt: value.expire });
+        order.push(at[j] as number);
+      }
+    });
+    order.push(...removeOrder);
+    const send = (): Promise<Settled<unknown>[]> =>
+      Promise.all([
+        writes.length === 0 ? [] : this.#link.writeMany(writes),
+        removes.length === 0 ? [] : this.#link.removeMany(removes),
+      ]).then(([written, removed]) => [...written, ...removed]);
+    return this.#batch('write', send).then(
+      (settled) => {
+        settled.forEach((outcome, j) => {
+          const i = order[j] as number;
+          results[i] = outcome.ok
+            ? undefined
+            : toCacheError(outcome.error, 'write', this.label, (keys[i] as CacheKey).canonical);
+        });
+        return results;
+      },
+      (error: unknown) => this.#failAll(error, 'write', keys, order, results),
+    );
+  }
+
+  /** Deletes every key (`DEL` each, all sent together) in one round trip per node; one status per key. */
+  removeMany(keys: readonly CacheKey[]): Promise<BatchDelete[]> {
+    return this.#traced('remove', undefined, () => this.#removeMany(keys));
+  }
+
+  #removeMany(keys: readonly CacheKey[]): Promise<BatchDelete[]> {
+    const results = new Array<BatchDelete>(keys.length);
+    const { redisKeys, at } = this.#encodeAll(keys, 'remove', results);
+    if (redisKeys.length === 0) return Promise.resolve(results);
+    return this.#batch('remove', () => this.#link.removeMany(redisKeys)).then(
+      (settled) => {
+        settled.forEach((outcome, j) => {
+          const i = at[j] as number;
+          results[i] = outcome.ok
+            ? DeleteStatus.deleted(outcome.value)
+            : toCacheError(outcome.error, 'remove', this.label, (keys[i] as CacheKey).canonical);
+        });
+        return results;
+      },
+      (error: unknown) => this.#failAll(error, 'remove', keys, at, results),
+    );
+  }
+
+  /** The Redis key of each key; a key that cannot be encoded gets its error in `results` and is not sent. */
+  #encodeAll<R>(
+    keys: readonly CacheKey[],
+    operation: CacheOperation,
+    results: (R | CacheError)[],
+  ): { redisKeys: RedisArg[]; at: number[] } {
+    const redisKeys: RedisArg[] = [];
+    const at: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as CacheKey;
+      try {
+        redisKeys.push(this.#redisKey(key));
+        at.push(i);
+      } catch (error) {
+        results[i] = toCacheError(error, operation, this.label, key?.canonical);
+      }
+    }
+    return { redisKeys, at };
+  }
+
+  /** The error of a batch that failed as a whole, in every position that was sent. */
+  #failAll<R>(
+    error: unknown,
+    operation: CacheOperation,
+    keys: readonly CacheKey[],
+    at: readonly number[],
+    results: (R | CacheError)[],
+  ): (R | CacheError)[] {
+    for (const i of at)
+      results[i] = toCacheError(error, operation, this.label, (keys[i] as CacheKey).canonical);
+    return results;
+  }
+
+  /**
+   * Sends a batch under one deadline and one breaker call. The breaker counts the batch as failed when the store
+   * failed for any of its keys (a connection or a deadline, not a bad entry); the outcomes are returned all the
+   * same. Rejects when the batch failed as a whole.
+   */
+  #batch<T>(operation: CacheOperation, send: () => Promise<Settled<T>[]>): Promise<Settled<T>[]> {
+    let answered: Settled<T>[] | undefined;
+    const work = (): Promise<Settled<T>[]> => {
+      let sent: Promise<Settled<T>[]>;
+      try {
+        sent = send();
+      } catch (error) {
+        return Promise.reject(toCacheError(error, operation, this.label, undefined));
+      }
+      return this.#run(operation, undefined, sent).then((settled) => {
+        for (const outcome of settled) {
+          if (!outcome.ok && RETRYABLE.has(classify(outcome.error))) {
+            answered = settled;
+            throw toCacheError(outcome.error, operation, this.label, undefined);
+          }
+        }
+        return settled;
+      });
+    };
+    return this.#guarded(operation, undefined, work).catch((error: unknown) => {
+      if (answered !== undefined) return answered;
+      throw error;
+    });
   }
 
   /**

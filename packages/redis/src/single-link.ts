@@ -8,7 +8,9 @@ import {
   integer,
   type RedisLink,
   SCAN_COUNT,
+  type Settled,
   scanPage,
+  settle,
 } from './link.js';
 import type { NodeRedisClient, RedisArg } from './node-redis.js';
 import { Reconnector, type RetryDelay } from './reconnect.js';
@@ -176,6 +178,26 @@ export class SingleLink implements RedisLink {
   async remove(key: RedisArg): Promise<number> {
     const client = await this.#client();
     return integer(await client.sendCommand(['DEL', key]), 'DEL');
+  }
+
+  async readMany(
+    keys: readonly RedisArg[],
+    fields: readonly string[],
+  ): Promise<Settled<[unknown, unknown]>[]> {
+    const client = await this.#client();
+    return Promise.all(keys.map((key) => settle(this.#read(client, key, fields))));
+  }
+
+  async writeMany(entries: readonly EntryWrite[]): Promise<Settled<void>[]> {
+    const client = await this.#client();
+    return Promise.all(entries.map((entry) => settle(this.#write(client, entry))));
+  }
+
+  async removeMany(keys: readonly RedisArg[]): Promise<Settled<number>[]> {
+    const client = await this.#client();
+    return Promise.all(
+      keys.map((key) => settle(client.sendCommand(['DEL', key]).then((reply) => integer(reply, 'DEL')))),
+    );
   }
 
   async removeMatching(pattern: Buffer, deadline: <T>(work: Promise<T>) => Promise<T>): Promise<number> {

@@ -29,8 +29,8 @@ export type AcquireResult =
 
 /** Options of {@link LockStore.acquire}. */
 export interface AcquireOptions {
-  /** How long the lease lasts without a renewal, in milliseconds. */
-  readonly leaseMs: number;
+  /** How long the lease lasts without a renewal, in milliseconds. @default the store's `leaseMs` */
+  readonly leaseMs?: number;
   /** Gives up the attempt; the store may still have taken the lock, which then ends with its lease. */
   readonly signal?: AbortSignal;
 }
@@ -60,6 +60,13 @@ export interface WaitOptions {
 export interface LockStore {
   /** Name in reports and errors. */
   readonly label: string;
+  /** Length of a lease when `acquire` is not told, in milliseconds. */
+  readonly leaseMs: number;
+  /**
+   * How long a waiter waits for a release notice before it looks again by itself, in milliseconds: the most a lost
+   * notice costs.
+   */
+  readonly pollMs: number;
   /** Takes `key` for `leaseMs`, or says for how long another holder keeps it. */
   acquire(key: CacheKey, options: AcquireOptions): Promise<AcquireResult>;
   /** Extends `lease` by its `leaseMs` from now; false when it is no longer held with its token (ended, taken). */

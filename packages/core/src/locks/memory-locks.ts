@@ -2,6 +2,18 @@ import type { CacheKey } from '../cache-key.js';
 import { CacheError } from '../errors.js';
 import type { AcquireOptions, AcquireResult, Lease, LockStore, WaitOptions } from './lock-store.js';
 
+/** Options of {@link memoryLocks}. */
+export interface MemoryLocksOptions {
+  /** Name in reports and errors. @default "memory-locks" */
+  readonly label?: string;
+  /** Default lease length, in milliseconds. @default 10000 */
+  readonly leaseMs?: number;
+  /** How long a waiter waits for a release before looking again, in milliseconds. @default 1000 */
+  readonly pollMs?: number;
+  /** Clock in Unix milliseconds, for tests. @default Date.now */
+  readonly now?: () => number;
+}
+
 interface Held {
   readonly token: string;
   until: number;
@@ -19,14 +31,18 @@ export function lockToken(): string {
  */
 export class MemoryLocks implements LockStore {
   readonly label: string;
+  readonly leaseMs: number;
+  readonly pollMs: number;
   readonly #held = new Map<string, Held>();
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #now: () => number;
   #fence = 0;
   #closed = false;
 
-  constructor(options: { readonly label?: string; readonly now?: () => number } = {}) {
+  constructor(options: MemoryLocksOptions = {}) {
     this.label = options.label ?? 'memory-locks';
+    this.leaseMs = options.leaseMs ?? 10_000;
+    this.pollMs = options.pollMs ?? 1000;
     this.#now = options.now ?? Date.now;
   }
 
@@ -43,8 +59,9 @@ export class MemoryLocks implements LockStore {
     if (held !== undefined)
       return Promise.resolve({ acquired: false, retryInMs: Math.max(0, held.until - now) });
     const token = lockToken();
-    this.#hold(canonical, token, options.leaseMs);
-    const lease: Lease = { key, token, fence: ++this.#fence, leaseMs: options.leaseMs };
+    const leaseMs = options.leaseMs ?? this.leaseMs;
+    this.#hold(canonical, token, leaseMs);
+    const lease: Lease = { key, token, fence: ++this.#fence, leaseMs };
     return Promise.resolve({ acquired: true, lease });
   }
 
@@ -103,7 +120,7 @@ export class MemoryLocks implements LockStore {
     const timer = setTimeout(() => {
       if (this.#held.get(canonical)?.token === token) this.#end(canonical);
     }, leaseMs);
-    timer.unref?.();
+    (timer as { unref?: () => void }).unref?.();
     this.#held.set(canonical, { token, until: this.#now() + leaseMs, timer });
   }
 
