@@ -1,6 +1,7 @@
 import type { CacheKey } from '@cache/core';
 import { type JsonDocument, jsonDocuments } from '../data/documents.js';
 import type { BenchEnv, Case, Contender, Prepared, Suite } from '../harness/types.js';
+import { observedCases } from './cache-observed.js';
 import { type GetOrSetLibrary, ours, PEERS } from './cache-peers.js';
 import { sickRedis } from './cache-sick-redis.js';
 import { stampede } from './cache-stampede.js';
@@ -90,78 +91,6 @@ function lruCache(data: HitData, awaited: boolean): Contender {
   };
 }
 
-/**
- * Ours with a no-op `diagnostics_channel` subscriber on `cache:operation` (start, end, asyncStart, asyncEnd,
- * error) for the whole case: every getOrSet then builds its context and runs under `tracePromise`. Subscribed in
- * `setup`, so this contender gets a case of its own (a subscriber would trace every other row of a shared case).
- */
-function oursSubscribed(data: HitData): Contender {
-  return {
-    name: '@cache/cache getOrSet, cache:operation subscribed',
-    role: 'ours',
-    note: "the first row of the hit case with a no-op `tracingChannel('cache:operation')` subscriber (start/end/asyncEnd).",
-    async setup(): Promise<Prepared> {
-      const dc = await import('node:diagnostics_channel');
-      const channel = dc.tracingChannel('cache:operation');
-      const noop = (): void => undefined;
-      const handlers = { start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop };
-      const client = await ours().create({ maxEntries: KEY_COUNT, ttlMs: TTL_MS });
-      const { keys, docs } = data;
-      for (let i = 0; i < KEY_COUNT; i++) {
-        const doc = docs[i];
-        await client.getOrSet(keys[i] as string, () => doc);
-      }
-      channel.subscribe(handlers);
-      return {
-        async: true,
-        op: (i) => client.getOrSet(keys[i & MASK] as string, noLoad),
-        teardown: async () => {
-          channel.unsubscribe(handlers);
-          await client.close();
-        },
-      };
-    },
-  };
-}
-
-/**
- * Ours with `@cache/otel` metrics on (`instrumentCache({ meterProvider, traces: false })`, an SDK MeterProvider
- * whose reader exports once a minute, so never during a round): every getOrSet is traced on `cache:operation`
- * and records its counter and latency histogram points. Its own case, for the same reason as the row above.
- */
-function oursOtelMetrics(data: HitData): Contender {
-  return {
-    name: '@cache/cache getOrSet, @cache/otel metrics on',
-    role: 'ours',
-    note: 'the first row of the hit case instrumented with `@cache/otel` (metrics only, SDK 2.12, cumulative).',
-    async setup(): Promise<Prepared> {
-      const { instrumentCache } = await import('@cache/otel');
-      const sdk = await import('@opentelemetry/sdk-metrics');
-      const reader = new sdk.PeriodicExportingMetricReader({
-        exporter: new sdk.InMemoryMetricExporter(sdk.AggregationTemporality.CUMULATIVE),
-        exportIntervalMillis: 60_000,
-      });
-      const meterProvider = new sdk.MeterProvider({ readers: [reader] });
-      const client = await ours().create({ maxEntries: KEY_COUNT, ttlMs: TTL_MS });
-      const { keys, docs } = data;
-      for (let i = 0; i < KEY_COUNT; i++) {
-        const doc = docs[i];
-        await client.getOrSet(keys[i] as string, () => doc);
-      }
-      const instrumented = instrumentCache({ meterProvider, traces: false });
-      return {
-        async: true,
-        op: (i) => client.getOrSet(keys[i & MASK] as string, noLoad),
-        teardown: async () => {
-          instrumented.disable();
-          await reader.shutdown();
-          await client.close();
-        },
-      };
-    },
-  };
-}
-
 function cacheCases(): Case[] {
   const docs = jsonDocuments(KEY_COUNT);
   const data: HitData = { docs, keys: docs.map((_, i) => `user:${i}:profile`) };
@@ -181,20 +110,7 @@ function cacheCases(): Case[] {
         ...PEERS.map((peer) => hitContender(peer, data)),
       ],
     },
-    {
-      // The cost of being observed (issue 13). Compare ours ÷ reference here with the row without subscriber in
-      // the case above.
-      name: 'getOrSet hit (memory), diagnostics subscribed',
-      timing: { kind: 'batched' },
-      expect: 'defined',
-      contenders: [oursSubscribed(data), lruCache(data, false)],
-    },
-    {
-      name: 'getOrSet hit (memory), @cache/otel metrics on',
-      timing: { kind: 'batched' },
-      expect: 'defined',
-      contenders: [oursOtelMetrics(data), lruCache(data, false)],
-    },
+    ...observedCases(data),
   ];
 }
 

@@ -119,6 +119,7 @@ async function slot(run: ContenderRun, inFlight: number, options: TimingOptions,
   if (run.failure !== undefined) return;
   gc?.();
   try {
+    await run.prepared.enter?.();
     if (inFlight === 0) {
       if (phase === 'warm-up') await run.warmBatched(options.warmupMs, options.batchTargetMs);
       else await run.roundBatched(options.roundMs);
@@ -128,6 +129,8 @@ async function slot(run: ContenderRun, inFlight: number, options: TimingOptions,
     }
   } catch (error) {
     run.failure = `failed: ${message(error)}`;
+  } finally {
+    await run.prepared.leave?.();
   }
 }
 

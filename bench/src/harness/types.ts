@@ -20,6 +20,12 @@ export interface Prepared {
   readonly async: boolean;
   /** Releases what `setup` created (connections, timers). */
   teardown?(): Promise<void> | void;
+  /**
+   * Called before each of the contender's slots (warm-up and rounds), with `leave` after it: for state that must
+   * not outlive the slot, such as a process-wide subscriber that would also observe the other contenders.
+   */
+  enter?(): Promise<void> | void;
+  leave?(): Promise<void> | void;
 }
 
 /** A library measured in a case. */
