@@ -88,7 +88,7 @@ for (const mode of ['single', 'cluster'] as const) {
     it('binary data: every byte value round-trips through setMany/getMany, beside text', async () => {
       const redis = open(mode);
       const bytes = Uint8Array.from({ length: 512 }, (_, i) => i % 256);
-      await redis.setMany([
+      await redis.setMany<unknown>([
         { key: k('bin'), value: new CacheValue(bytes) },
         { key: k('txt'), value: new CacheValue('héllo \u{1F600}') },
       ]);
