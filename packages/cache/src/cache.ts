@@ -20,15 +20,25 @@ import {
   type GetOrSetOptions,
   type LifetimeOptions,
   type ResolvedGetOrSetOptions,
+  checkTags,
   resolveGetOrSetOptions,
 } from './options.js';
 import { asCacheError, Shared } from './shared.js';
+import { type BatchHost, type BatchLoader, getOrSetSlots, type Slot, slotsOf } from './batch.js';
+import { readMany, removeMany, writeMany } from './store-batch.js';
+import { type InvalidateTagsOptions, isTagged, TaggedValue } from './tags.js';
 import { answered, operationContext, operationTracing, startLoad } from './tracing.js';
 
 /** Options of {@link Cache.wrap}: how to build the key from the arguments, and the `getOrSet` options. */
 export interface WrapOptions<A extends unknown[]> extends GetOrSetOptions {
   /** The key of one call, from its arguments. */
   readonly key: (...args: A) => KeyInput;
+}
+
+/** One entry of {@link Cache.setMany}: a key, its value, and lifetimes or tags of its own. */
+export interface SetManyEntry<T> extends LifetimeOptions {
+  readonly key: KeyInput;
+  readonly value: T;
 }
 
 /** The source of hits served from a loaded value whose write is still under way. */
@@ -126,7 +136,10 @@ export class Cache {
     try {
       s.rejectIfClosed();
       const key = this.#keys.key(input);
-      const value = s.entry(data, checkLifetime(options, s.defaults));
+      const lifetime = checkLifetime(options, s.defaults);
+      const entry = s.entry(data, lifetime);
+      const value: CacheValue<unknown> =
+        lifetime.tags === undefined ? entry : s.tags.wrap(entry, lifetime.tags, s.now());
       s.counters.sets++;
       const run = (): Promise<void> =>
         s
@@ -172,6 +185,186 @@ export class Cache {
   }
 
   /**
+   * The values at `keys`, in their order (`undefined` for a miss), with one batched read of the store (one round
+   * trip per Redis node, none for memory hits). As `get` for each key: fresh values only unless `allowStale`;
+   * a key whose read failed is reported and a miss, or rejects the call with `onStoreError: 'throw'`.
+   */
+  getMany<T>(inputs: readonly KeyInput[], options: GetOptions = {}): Promise<(T | undefined)[]> {
+    const s = this.#shared;
+    let keys: CacheKey[];
+    try {
+      s.rejectIfClosed();
+      keys = this.#keysOf(inputs, 'getMany');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { slots, positions } = this.#slots<T | undefined>(inputs, keys, 'get');
+    const toRead: Slot<T | undefined>[] = [];
+    for (const slot of slots) {
+      const loaded = s.loaded(slot.key);
+      if (loaded === undefined) toRead.push(slot);
+      else slot.result = Promise.resolve(this.#hit(slot.key, loaded.value as T, IN_FLIGHT, slot.trace));
+    }
+    const answer = (results: readonly (CacheValue<T> | undefined | CacheError)[]): void => {
+      toRead.forEach((slot, i) => {
+        const { key, trace } = slot;
+        const value = results[i];
+        if (value instanceof CacheError) slot.result = this.#getFailed<T>(key, value, trace);
+        else if (value !== undefined && isTagged(value.data)) {
+          slot.result = Promise.resolve(
+            this.#vetted<T, T | undefined>(
+              value,
+              (vetted) => this.#answerGet(key, vetted, slot.info, options, trace),
+              (error) => this.#getFailed<T>(key, error, trace),
+            ),
+          );
+        } else slot.result = Promise.resolve(this.#answerGet(key, value, slot.info, options, trace));
+      });
+    };
+    let read: ReturnType<typeof readMany<T>>;
+    try {
+      read = readMany<T>(
+        s.store,
+        toRead.map((slot) => slot.key),
+        toRead.map((slot) => slot.info),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let done: Promise<void> | undefined;
+    if (isPromiseLike(read)) done = Promise.resolve(read).then(answer);
+    else answer(read);
+    return this.#gather(slots, positions, done);
+  }
+
+  /**
+   * Stores every entry (each with the shared `options` under its own lifetimes and tags), in one batched write
+   * (one round trip per Redis node). Rejects when an entry could not be stored, with the first failure (the
+   * others were stored): nothing is swallowed.
+   */
+  setMany<T>(entries: readonly SetManyEntry<T>[], options: LifetimeOptions = {}): Promise<void> {
+    const s = this.#shared;
+    try {
+      s.rejectIfClosed();
+      if (!Array.isArray(entries))
+        throw new CacheError('INVALID_OPTIONS', 'setMany needs an array of entries');
+      const shared = checkLifetime(options, s.defaults);
+      const now = s.now();
+      const batch = entries.map((entry) => {
+        if (entry === null || typeof entry !== 'object') {
+          throw new CacheError('INVALID_OPTIONS', 'setMany: every entry must be { key, value }');
+        }
+        const key = this.#keys.key(entry.key);
+        const lifetime = checkLifetime(entry, shared);
+        const stored = s.entry(entry.value, lifetime);
+        const value: CacheValue<unknown> =
+          lifetime.tags === undefined ? stored : s.tags.wrap(stored, lifetime.tags, now);
+        return { key, value };
+      });
+      s.counters.sets += batch.length;
+      const keys = batch.map((entry) => entry.key);
+      const written = Promise.all(keys.map((key) => s.supersede(key))).then(() => writeMany(s.store, batch));
+      const { slots, positions } = this.#slots<void>(keys, keys, 'set');
+      const done = written.then((outcomes) => {
+        positions.forEach((slot, i) => {
+          const failed = outcomes[i];
+          slot.result ??=
+            failed === undefined
+              ? Promise.resolve()
+              : Promise.reject(asCacheError(failed, 'set', s.store.label, slot.key));
+        });
+      });
+      return this.#gather(slots, positions, done).then(() => undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Removes `keys` from the store (every tier of a composition) in one batch; for each key, true when an entry
+   * was removed. Rejects when a tier failed for a key (the error names it), since it may still serve the value.
+   */
+  deleteMany(inputs: readonly KeyInput[]): Promise<boolean[]> {
+    const s = this.#shared;
+    try {
+      s.rejectIfClosed();
+      const keys = this.#keysOf(inputs, 'deleteMany');
+      s.counters.deletes += keys.length;
+      const { slots, positions } = this.#slots<boolean>(inputs, keys, 'delete');
+      const removed = Promise.all(slots.map((slot) => s.supersede(slot.key))).then(() =>
+        removeMany(
+          s.store,
+          slots.map((slot) => slot.key),
+        ),
+      );
+      const done = removed.then((outcomes) => {
+        slots.forEach((slot, i) => {
+          const outcome = outcomes[i] as boolean | CacheError;
+          slot.result =
+            typeof outcome === 'boolean'
+              ? Promise.resolve(outcome)
+              : Promise.reject(asCacheError(outcome, 'delete', s.store.label, slot.key));
+        });
+      });
+      // A key given twice is removed once: its later positions report false, as sequential deletes would.
+      const seen = new Set<Slot<boolean>>();
+      return this.#gather(slots, positions, done).then((answers) =>
+        answers.map((removedOne, i) => {
+          const slot = positions[i] as Slot<boolean>;
+          if (seen.has(slot)) return false;
+          seen.add(slot);
+          return removedOne;
+        }),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * The values at `keys`, in their order; the keys that miss are loaded by ONE call of `loader`, which receives
+   * them as the caller gave them and returns their values in the same order. A key already loading (a
+   * `getOrSet` or another batch in flight) is not loaded again: its callers join that run. Each key follows the
+   * rules of `getOrSet` (stale values, fail-safe, timeouts, tags). Rejects with the first key's error when a key
+   * has no value; {@link getOrSetManySettled} gives each key's outcome instead.
+   */
+  getOrSetMany<T, S = T>(
+    inputs: readonly KeyInput[],
+    loader: BatchLoader<T, S>,
+    options?: GetOrSetOptions,
+  ): Promise<T[]> {
+    return this.getOrSetManySettled(inputs, loader, options).then((outcomes) =>
+      outcomes.map((outcome) => {
+        if (outcome.status === 'rejected') throw outcome.reason;
+        return outcome.value;
+      }),
+    );
+  }
+
+  /** {@link getOrSetMany}, with each key's outcome (its value or its error) in the order of `keys`. */
+  getOrSetManySettled<T, S = T>(
+    inputs: readonly KeyInput[],
+    loader: BatchLoader<T, S>,
+    options?: GetOrSetOptions,
+  ): Promise<PromiseSettledResult<T>[]> {
+    const s = this.#shared;
+    let keys: CacheKey[];
+    let resolved: ResolvedGetOrSetOptions;
+    try {
+      s.rejectIfClosed();
+      if (typeof loader !== 'function')
+        throw new CacheError('INVALID_OPTIONS', 'getOrSetMany needs a loader');
+      keys = this.#keysOf(inputs, 'getOrSetMany');
+      resolved = options === undefined ? s.defaults : resolveGetOrSetOptions(options, s.defaults);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { slots, positions } = this.#slots<T>(inputs, keys, 'getOrSet');
+    const done = getOrSetSlots(this.#host(), slots, loader as unknown as BatchLoader<T>, resolved);
+    return this.#gather(slots, positions, done, true);
+  }
+
+  /**
    * Removes every entry of this cache's namespace, child namespaces included, from the store (every tier of a
    * composition); a cache without a namespace removes everything the store holds. Loads under way will not
    * write back what was cleared. Needs a store with `clearPrefix` (memory, Redis, compositions of them);
@@ -204,6 +397,43 @@ export class Cache {
       const tracing = operationTracing();
       if (tracing === undefined) return run();
       return tracing.tracePromise(run, operationContext('clear', prefix, undefined));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Invalidates every entry tagged with one of `tags`, in every tier and every process sharing the store
+   * (passive: each tag's invalidation instant is written under a reserved key, and tagged entries are checked
+   * against it when read). Once this resolves, no entry written before it with one of the tags is served by
+   * this process, fresh, stale or as a fail-safe fallback; other processes stop within `tagCacheMs` (under
+   * `coherentTiers`, within its coherence bound). With `{ mode: 'expire' }` the entries turn stale instead, and
+   * may still be served as stale values within their grace window. Loads under way for those tags in this
+   * process do not store their results. Rejects when the instants could not be written, naming the tier.
+   */
+  invalidateTags(tags: readonly string[], options: InvalidateTagsOptions = {}): Promise<void> {
+    const s = this.#shared;
+    try {
+      s.rejectIfClosed();
+      const list = checkTags(tags);
+      const mode = options.mode ?? 'delete';
+      if (mode !== 'delete' && mode !== 'expire') {
+        throw new CacheError('INVALID_OPTIONS', 'invalidateTags: mode must be "delete" or "expire"');
+      }
+      if (list === undefined) return Promise.resolve();
+      const wanted = new Set(list);
+      const retired: Promise<void>[] = [];
+      for (const [canonical, flight] of [...s.flights]) {
+        const flightTags = [...(s.flightTags.get(flight) ?? []), ...(flight.lifetime?.tags ?? [])];
+        if (flightTags.some((tag) => wanted.has(tag))) retired.push(s.supersede(flight.key));
+        void canonical;
+      }
+      return s.tags.invalidate(list, mode).then(
+        () => Promise.all(retired).then(() => undefined),
+        (error: unknown) => {
+          throw asCacheError(error, 'set', s.store.label, undefined);
+        },
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -272,6 +502,79 @@ export class Cache {
   // ── internals ──────────────────────────────────────────────────────────────────────────────────────────
   // `trace` is the context of a traced call (someone listens on `cache:operation`), else `undefined`.
 
+  #keysOf(inputs: readonly KeyInput[], operation: string): CacheKey[] {
+    if (!Array.isArray(inputs))
+      throw new CacheError('INVALID_OPTIONS', `${operation} needs an array of keys`);
+    return inputs.map((input) => this.#keys.key(input));
+  }
+
+  /** The distinct keys of a batch, each with the trace of its own operation when someone listens. */
+  #slots<T>(
+    inputs: readonly KeyInput[],
+    keys: readonly CacheKey[],
+    operation: 'get' | 'getOrSet' | 'set' | 'delete',
+  ): { slots: Slot<T>[]; positions: Slot<T>[] } {
+    const tracing = operationTracing();
+    const prefix = this.prefix;
+    return slotsOf<T>(
+      inputs,
+      keys,
+      tracing === undefined ? () => undefined : (key) => operationContext(operation, prefix, key.canonical),
+    );
+  }
+
+  /**
+   * Each position's answer once `done` has given every slot its `result`; each key is traced as its own
+   * operation when someone listens. `settled`: every outcome, else the first failure rejects.
+   */
+  #gather<T>(
+    slots: readonly Slot<T>[],
+    positions: readonly Slot<T>[],
+    done: Promise<void> | undefined,
+    settled: true,
+  ): Promise<PromiseSettledResult<T>[]>;
+  #gather<T>(
+    slots: readonly Slot<T>[],
+    positions: readonly Slot<T>[],
+    done: Promise<void> | undefined,
+  ): Promise<T[]>;
+  #gather<T>(
+    slots: readonly Slot<T>[],
+    positions: readonly Slot<T>[],
+    done: Promise<void> | undefined,
+    settled = false,
+  ): Promise<T[] | PromiseSettledResult<T>[]> {
+    const tracing = operationTracing();
+    const answers = new Map<Slot<T>, Promise<T>>();
+    const ready = done ?? Promise.resolve();
+    for (const slot of slots) {
+      const answer = ready.then(() => slot.result as Promise<T>);
+      answers.set(
+        slot,
+        tracing !== undefined && slot.trace !== undefined
+          ? tracing.tracePromise(() => answer, slot.trace)
+          : answer,
+      );
+    }
+    const each = positions.map((slot) => answers.get(slot) as Promise<T>);
+    return settled ? Promise.allSettled(each) : Promise.all(each);
+  }
+
+  /** This cache's steps, lent to the batch code. */
+  #host(): BatchHost {
+    return {
+      shared: this.#shared,
+      hit: (key, data, source, trace) => this.#hit(key, data, source, trace),
+      miss: (key, trace) => this.#miss(key, trace),
+      staleServed: (key, data, reason, trace) => this.#staleServed(key, data, reason, trace),
+      readFailed: (key, error, trace) => this.#readFailed(key, error, trace),
+      load: (key, loader, options, stale, trace, started) =>
+        this.#load(key, loader, options, stale, trace, started),
+      start: (key, loader, options, stale, background) =>
+        this.#start(key, loader, options, stale, background),
+    };
+  }
+
   #get<T>(key: CacheKey, options: GetOptions, trace: OperationContext | undefined): Promise<T | undefined> {
     const s = this.#shared;
     const loaded = s.loaded(key);
@@ -283,13 +586,36 @@ export class Cache {
     } catch (error) {
       return this.#getFailed<T>(key, error, trace);
     }
+    const answer = (value: CacheValue<T> | undefined): T | undefined | Promise<T | undefined> =>
+      value !== undefined && isTagged(value.data)
+        ? this.#vetted<T, T | undefined>(
+            value,
+            (vetted) => this.#answerGet(key, vetted, info, options, trace),
+            (error) => this.#getFailed<T>(key, error, trace),
+          )
+        : this.#answerGet(key, value, info, options, trace);
     if (isPromiseLike(read)) {
-      return Promise.resolve(read).then(
-        (value) => this.#answerGet(key, value, info, options, trace),
-        (error: unknown) => this.#getFailed<T>(key, error, trace),
-      );
+      return Promise.resolve(read).then(answer, (error: unknown) => this.#getFailed<T>(key, error, trace));
     }
-    return Promise.resolve(this.#answerGet(key, read, info, options, trace));
+    return Promise.resolve(answer(read));
+  }
+
+  /**
+   * A tag envelope read from the store, as the value to serve (`undefined` when a tag invalidated it), handed
+   * to `then`; `failed` gets the error when the tags' instants cannot be read.
+   */
+  #vetted<T, R>(
+    value: CacheValue<unknown>,
+    then: (value: CacheValue<T> | undefined) => R | Promise<R>,
+    failed: (error: unknown) => R | Promise<R>,
+  ): R | Promise<R> {
+    let vetted: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
+    try {
+      vetted = this.#shared.tags.vet<T>(value);
+    } catch (error) {
+      return failed(error);
+    }
+    return isPromiseLike(vetted) ? Promise.resolve(vetted).then(then, failed) : then(vetted);
   }
 
   /** The steps of `getOrSet`, each marking what the caller got on `trace` when the call is traced. */
@@ -302,6 +628,9 @@ export class Cache {
     const s = this.#shared;
     const loaded = s.loaded(key);
     if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT, trace));
+    // Tags known before the read: their invalidation instants are read beside the entry, not after it.
+    const tags = options?.tags ?? s.defaults.tags;
+    if (tags !== undefined && Array.isArray(tags)) s.tags.prefetch(tags);
     // One ReadInfo serves every synchronous read (a memory hit allocates nothing for it); a read that answers
     // with a promise keeps the object it was given, and later reads get a new one.
     const info = this.#info;
@@ -321,7 +650,7 @@ export class Cache {
     }
     const source = info.source;
     (info as { source?: string | undefined }).source = undefined;
-    if (read !== undefined && isFresh(read, s.now)) {
+    if (read !== undefined && isFresh(read, s.now) && !isTagged(read.data)) {
       return Promise.resolve(this.#hit(key, read.data, source, trace));
     }
     return this.#afterRead(
@@ -413,6 +742,10 @@ export class Cache {
     if (error !== undefined) {
       const kept = this.#readFailed<T>(key, error, trace);
       if (kept !== undefined) return kept;
+    } else if (value !== undefined && isTagged(value.data)) {
+      const next = (vetted: CacheValue<T> | undefined, failure?: unknown): Promise<T> =>
+        this.#afterRead(key, vetted, failure, info, loader, callOptions, trace);
+      return Promise.resolve(this.#vetted<T, T>(value, next, (failure) => next(undefined, failure)));
     }
     let options: ResolvedGetOrSetOptions;
     try {
@@ -487,13 +820,14 @@ export class Cache {
     options: ResolvedGetOrSetOptions,
     stale: CacheValue<T> | undefined,
     trace: OperationContext | undefined,
+    started?: Flight<T>,
   ): Promise<T> {
     const s = this.#shared;
-    let flight = s.flights.get(key.canonical) as Flight<T> | undefined;
-    const leader = flight === undefined;
+    let flight = started ?? (s.flights.get(key.canonical) as Flight<T> | undefined);
+    const leader = started !== undefined || flight === undefined;
     if (flight === undefined) {
       flight = this.#start(key, loader, options, stale, false);
-    } else {
+    } else if (started === undefined) {
       s.counters.collapsed++;
     }
     // A caller with a stale value waits at most softTimeoutMs; one that joined another's loader at most
@@ -512,8 +846,22 @@ export class Cache {
     const current = flight;
     return outcome.then(
       (value) => {
-        if (value === WAITED_TOO_LONG)
+        if (value === WAITED_TOO_LONG) {
+          if (stale instanceof TaggedValue) {
+            // The stale value answers only if no tag of it was invalidated while this caller waited.
+            const verdict = s.tags.verdict(stale.tags, stale.at);
+            return Promise.resolve(verdict).then((v) => {
+              if (v !== 'deleted') return this.#waitedTooLong(key, current, stale, reason, options, trace);
+              if (reason === 'lock-timeout')
+                return this.#waitedTooLong(key, current, undefined, reason, options, trace);
+              return current.promise.then((loaded) => {
+                this.#miss(key, trace);
+                return loaded;
+              });
+            });
+          }
           return this.#waitedTooLong(key, current, stale, reason, options, trace);
+        }
         // A caller that had a stale value and waited for the loader (stalePolicy 'inline') got no usable value
         // from the store: a miss, counted once it is known that the loaded value, not the stale one, answered.
         if (stale !== undefined) this.#miss(key, trace);
@@ -521,10 +869,30 @@ export class Cache {
       },
       (error: unknown) => {
         if (stale === undefined || CacheError.is(error, 'CLOSED')) throw error;
-        s.emitter.report({ type: 'fail-safe', key: key.canonical, error: error as CacheError });
-        return this.#staleServed(key, stale.data, 'fail-safe', trace);
+        return this.#ifStillValid(
+          stale,
+          () => {
+            s.emitter.report({ type: 'fail-safe', key: key.canonical, error: error as CacheError });
+            return this.#staleServed(key, stale.data, 'fail-safe', trace);
+          },
+          error,
+        );
       },
     );
+  }
+
+  /**
+   * `serve()` when `stale` may still stand in for a loader, else rejects with `error`: a tagged stale value read
+   * before the loader started is vetted again, since one of its tags may have been invalidated meanwhile.
+   */
+  #ifStillValid<T>(stale: CacheValue<T>, serve: () => T, error: unknown): T | Promise<T> {
+    if (!(stale instanceof TaggedValue)) return serve();
+    const verdict = this.#shared.tags.verdict(stale.tags, stale.at);
+    const decide = (v: string): T => {
+      if (v === 'deleted') throw error;
+      return serve();
+    };
+    return isPromiseLike(verdict) ? Promise.resolve(verdict).then(decide) : decide(verdict);
   }
 
   #waitedTooLong<T>(
@@ -566,7 +934,7 @@ export class Cache {
     const onLate = options.keepLateResult
       ? (value: T) => {
           if (!flight.superseded && !flight.skipped && !s.closed && !s.flights.has(key.canonical)) {
-            const writing = this.#write(key, value, flight.lifetime, options);
+            const writing = this.#write(key, value, flight.lifetime, options, started);
             if (writing !== undefined) s.track(writing);
           }
         }
@@ -578,6 +946,7 @@ export class Cache {
       () => new Flight(key, loader, stale?.data, options.hardTimeoutMs, onLate),
     );
     s.flights.set(key.canonical, flight as Flight<unknown>);
+    if (options.tags !== undefined) s.flightTags.set(flight as Flight<unknown>, options.tags);
     const end = (): void => {
       if (s.flights.get(key.canonical) === flight) s.flights.delete(key.canonical);
       if (background) s.refreshing--;
@@ -588,7 +957,7 @@ export class Cache {
           s.emitter.emit({ type: 'loaded', key: key.canonical, background, ms: s.now() - started });
         }
         if (flight.skipped || flight.superseded) return end();
-        const writing = this.#write(key, value, flight.lifetime, options);
+        const writing = this.#write(key, value, flight.lifetime, options, started);
         if (writing === undefined) return end();
         flight.loaded = true;
         flight.loadedAt = s.now();
@@ -625,21 +994,27 @@ export class Cache {
     value: T,
     chosen: LifetimeOptions | undefined,
     options: ResolvedGetOrSetOptions,
+    at: number,
   ): Promise<void> | undefined {
     const s = this.#shared;
     let pending: Awaitable<void>;
+    let tags: readonly string[] | undefined;
     try {
-      const entry = s.entry(value, chosen === undefined ? options : checkLifetime(chosen, options));
-      pending = s.store.set(key, entry);
+      const lifetime = chosen === undefined ? options : checkLifetime(chosen, options);
+      tags = lifetime.tags;
+      const entry = s.entry(value, lifetime);
+      // A tagged value records when its data was read (the loader's start): an invalidation after that wins.
+      const stored: CacheValue<unknown> = tags === undefined ? entry : s.tags.wrap(entry, tags, at);
+      pending = s.store.set(key, stored);
     } catch (error) {
       s.storeError(key, 'set', error);
-      s.keepForOutage(key, value);
+      s.keepForOutage(key, value, tags, at);
       return undefined;
     }
     if (!isPromiseLike(pending)) return undefined;
     return Promise.resolve(pending).catch((error: unknown) => {
       s.storeError(key, 'set', error);
-      s.keepForOutage(key, value);
+      s.keepForOutage(key, value, tags, at);
     });
   }
 }

@@ -14,7 +14,10 @@ export type StalePolicy = 'revalidate' | 'inline' | 'return';
 /** What `get` does when the store fails: report it and answer a miss, or reject. */
 export type StoreErrorPolicy = 'report' | 'throw';
 
-/** Lifetimes of a stored value, in milliseconds. */
+/**
+ * How a value is stored: its lifetimes in milliseconds, and its tags. Given to `set`, `getOrSet` and a loader's
+ * `ctx.setOptions`.
+ */
 export interface LifetimeOptions {
   /**
    * How long a value is fresh. `Infinity` stores it without stale or expire instants (kept until deleted or
@@ -27,6 +30,12 @@ export interface LifetimeOptions {
    * @default 0
    */
   readonly graceMs?: number;
+  /**
+   * Tags of the value: `cache.invalidateTags(['user:42'])` then stops every process sharing the store from
+   * serving it, as fresh, stale or fail-safe value (see `docs/tags-and-batch.md`). Untagged values cost nothing.
+   * A tagged value lives at most `maxTaggedLifetimeMs`. @default undefined (no tags)
+   */
+  readonly tags?: readonly string[] | undefined;
 }
 
 /** Options of one `getOrSet` call; every one defaults to the cache's own. */
@@ -101,6 +110,19 @@ export interface CacheOptions extends GetOrSetOptions {
   readonly fallbackTtlMs?: number;
   /** Clock in Unix milliseconds, for tests. @default Date.now */
   readonly now?: () => number;
+  /**
+   * How long this process trusts the invalidation instants of a tag it has read from the store, so a tagged
+   * read costs no round trip: another process's `invalidateTags` reaches this one within this bound (plus one
+   * read). Under `coherentTiers` the instants are read through its coherent memory tier instead and this bound
+   * does not apply (the coherence bound does). `0` reads them on every tagged read. @default 1000
+   */
+  readonly tagCacheMs?: number;
+  /**
+   * Longest life of a tagged entry (`ttlMs + graceMs` are cut to it), and how long a tag's invalidation
+   * instant is kept in the store: the instant outlives every entry written before it. Every process sharing a
+   * store must use the same value. @default 604800000 (7 days)
+   */
+  readonly maxTaggedLifetimeMs?: number;
 }
 
 /** A `getOrSet` call's options with every default applied. */
@@ -113,6 +135,7 @@ export interface ResolvedGetOrSetOptions {
   readonly keepLateResult: boolean;
   readonly lockTimeoutMs: number | undefined;
   readonly failSafeBackoffMs: number;
+  readonly tags: readonly string[] | undefined;
 }
 
 const STALE_POLICIES: readonly StalePolicy[] = ['revalidate', 'inline', 'return'];
@@ -139,8 +162,30 @@ export function checkLifetime(options: LifetimeOptions, base: LifetimeOptions): 
   return {
     ttlMs: duration(options.ttlMs, 'ttlMs', true) ?? base.ttlMs ?? DEFAULT_TTL_MS,
     graceMs: duration(options.graceMs, 'graceMs') ?? base.graceMs ?? 0,
+    tags: checkTags(options.tags) ?? base.tags,
   };
 }
+
+/** Most tags one entry may carry. */
+export const MAX_TAGS = 64;
+
+/** Checks a tag list: an array of up to {@link MAX_TAGS} non-empty strings; duplicates are dropped. */
+export function checkTags(tags: unknown): readonly string[] | undefined {
+  if (tags === undefined) return undefined;
+  if (!Array.isArray(tags) || tags.length > MAX_TAGS) {
+    throw invalid(`tags must be an array of at most ${MAX_TAGS} strings`);
+  }
+  for (const tag of tags) {
+    if (typeof tag !== 'string' || tag === '') throw invalid('every tag must be a non-empty string');
+  }
+  return tags.length === 0 ? undefined : [...new Set(tags as string[])];
+}
+
+/** Default of `tagCacheMs`: one second. */
+export const DEFAULT_TAG_CACHE_MS = 1_000;
+
+/** Default of `maxTaggedLifetimeMs`: seven days. */
+export const DEFAULT_MAX_TAGGED_LIFETIME_MS = 7 * 24 * 3_600_000;
 
 /** Default of `fallbackTtlMs`: one second. */
 export const DEFAULT_FALLBACK_TTL_MS = 1_000;
@@ -170,6 +215,7 @@ export function resolveGetOrSetOptions(
     keepLateResult,
     lockTimeoutMs: duration(options.lockTimeoutMs, 'lockTimeoutMs') ?? base.lockTimeoutMs,
     failSafeBackoffMs: duration(options.failSafeBackoffMs, 'failSafeBackoffMs') ?? base.failSafeBackoffMs,
+    tags: checkTags(options.tags) ?? base.tags,
   };
 }
 
@@ -183,6 +229,7 @@ export const DEFAULTS: ResolvedGetOrSetOptions = Object.freeze({
   keepLateResult: false,
   lockTimeoutMs: undefined,
   failSafeBackoffMs: 10_000,
+  tags: undefined,
 });
 
 /** Validates the cache-level options that are not per call. */
@@ -208,6 +255,10 @@ export function checkCacheOptions(options: CacheOptions): void {
     throw invalid('createCache: maxBackgroundRefreshes must be an integer ≥ 0');
   }
   duration(options.fallbackTtlMs, 'createCache: fallbackTtlMs');
+  duration(options.tagCacheMs, 'createCache: tagCacheMs');
+  if (duration(options.maxTaggedLifetimeMs, 'createCache: maxTaggedLifetimeMs') === 0) {
+    throw invalid('createCache: maxTaggedLifetimeMs must be > 0');
+  }
   for (const name of ['waitUntil', 'onEvent', 'now'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
       throw invalid(`createCache: ${name} must be a function`);

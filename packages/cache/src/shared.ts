@@ -10,12 +10,27 @@ import { findCircuits } from './circuits.js';
 import { Counters, Emitter } from './events.js';
 import type { Flight } from './flight.js';
 import type { CacheOptions, LifetimeOptions, ResolvedGetOrSetOptions, StoreErrorPolicy } from './options.js';
-import { DEFAULT_FALLBACK_TTL_MS, DEFAULTS, resolveGetOrSetOptions } from './options.js';
+import {
+  DEFAULT_FALLBACK_TTL_MS,
+  DEFAULT_MAX_TAGGED_LIFETIME_MS,
+  DEFAULT_TAG_CACHE_MS,
+  DEFAULTS,
+  resolveGetOrSetOptions,
+} from './options.js';
+import { TagClock } from './tags.js';
 
 /** Most keys remembered in fail-safe backoff at once; the oldest is forgotten first. */
 const BACKOFF_LIMIT = 10_000;
 /** Most values kept for a failing store at once; the oldest is forgotten first. */
 const FALLBACK_LIMIT = 10_000;
+
+/** A value kept while the store fails. */
+interface Kept {
+  readonly data: unknown;
+  readonly until: number;
+  readonly tags: readonly string[] | undefined;
+  readonly at: number;
+}
 
 /** Drops the oldest entry of `map` when it holds `limit` entries. */
 function makeRoom(map: Map<string, unknown>, limit: number): void {
@@ -43,7 +58,11 @@ export class Shared {
   /** Background work (refreshes, writes after loads) not yet settled; `close()` waits for the writes. */
   readonly background = new Set<Promise<void>>();
   /** Values loaded while the store failed to take them: canonical key → value and the instant it lapses. */
-  readonly #fallback = new Map<string, { readonly data: unknown; readonly until: number }>();
+  readonly #fallback = new Map<string, Kept>();
+  /** The invalidation instants of tags (shared by the cache and its namespaces). */
+  readonly tags: TagClock;
+  /** The tags a run was started with (`getOrSet`'s `tags`), to retire it when one is invalidated. */
+  readonly flightTags = new WeakMap<Flight<unknown>, readonly string[]>();
   readonly #fallbackMs: number;
   readonly #waitUntil: ((work: Promise<unknown>) => void) | undefined;
   readonly #unsubscribe: (() => void)[] = [];
@@ -59,6 +78,13 @@ export class Shared {
     this.#waitUntil = options.waitUntil;
     this.#fallbackMs = options.fallbackTtlMs ?? DEFAULT_FALLBACK_TTL_MS;
     if (options.onEvent !== undefined) this.emitter.on(options.onEvent);
+    this.tags = new TagClock({
+      store: this.store,
+      prefix: options.namespace ? `${options.namespace}:` : '',
+      now: this.now,
+      cacheMs: options.tagCacheMs ?? DEFAULT_TAG_CACHE_MS,
+      maxLifetimeMs: options.maxTaggedLifetimeMs ?? DEFAULT_MAX_TAGGED_LIFETIME_MS,
+    });
     for (const circuit of findCircuits(this.store)) {
       this.#unsubscribe.push(
         circuit.subscribe((change) => {
@@ -126,19 +152,26 @@ export class Shared {
     return undefined;
   }
 
-  /** Keeps a loaded value the store failed to take, for `fallbackTtlMs`. */
-  keepForOutage(key: CacheKey, data: unknown): void {
+  /**
+   * Keeps a loaded value the store failed to take, for `fallbackTtlMs`, with its tags and the instant its
+   * data was read (a tagged value is served only while its tags are known not to have been invalidated since).
+   */
+  keepForOutage(key: CacheKey, data: unknown, tags?: readonly string[], at = 0): void {
     if (this.#fallbackMs <= 0) return;
     this.#fallback.delete(key.canonical);
     makeRoom(this.#fallback, FALLBACK_LIMIT);
-    this.#fallback.set(key.canonical, { data, until: this.now() + this.#fallbackMs });
+    this.#fallback.set(key.canonical, { data, until: this.now() + this.#fallbackMs, tags, at });
   }
 
-  /** The value kept for `key` while the store fails, if it has not lapsed. */
+  /** The value kept for `key` while the store fails, if it has not lapsed nor been invalidated by a tag. */
   keptForOutage(key: CacheKey): { readonly data: unknown } | undefined {
     const kept = this.#fallback.get(key.canonical);
     if (kept === undefined) return undefined;
-    if (kept.until > this.now()) return kept;
+    if (kept.until > this.now()) {
+      if (kept.tags === undefined) return kept;
+      // The store is failing: the instants cannot be read now. Serve only on what this process knows for sure.
+      if (this.tags.knownVerdict(kept.tags, kept.at) === 'valid') return kept;
+    }
     this.#fallback.delete(key.canonical);
     return undefined;
   }

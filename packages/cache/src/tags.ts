@@ -1,0 +1,323 @@
+import {
+  type Awaitable,
+  type CacheBackend,
+  CacheError,
+  CacheKey,
+  CacheValue,
+  Composition,
+  isPromiseLike,
+} from '@cache/core';
+import { readMany, writeMany } from './store-batch.js';
+
+/**
+ * Passive tags. A tagged entry is stored in an envelope that carries its tags and the instant its data was
+ * read (`at`: the loader's start, or the `set`); invalidating a tag writes the tag's invalidation instant under
+ * a reserved key of the same store. A read of a tagged entry compares the two: an entry whose `at` is not later
+ * than one of its tags' instants was written before the invalidation and is never served, fresh or stale.
+ * Nothing is scanned or deleted, so an invalidation costs one write per tag whatever the number of entries.
+ */
+
+/** The envelope's fields. Reserved: a user value that is an object with `@cache/tags` is read as an envelope. */
+const TAGS = '@cache/tags';
+const AT = '@cache/at';
+
+/** How a tagged value is stored: the data inside, its tags and the instant its data was read. */
+export interface TaggedData {
+  readonly '@cache/tags': readonly string[];
+  readonly '@cache/at': number;
+  readonly data: unknown;
+}
+
+/** True when stored data is a tag envelope. One property read on untagged data. */
+export function isTagged(data: unknown): data is TaggedData {
+  return typeof data === 'object' && data !== null && (data as { [TAGS]?: unknown })[TAGS] !== undefined;
+}
+
+/**
+ * What `invalidateTags` does to the entries it reaches:
+ * - `'delete'` (default): they are gone: never served again, not even stale or as a fail-safe fallback;
+ * - `'expire'`: they turn stale: served as stale values within their grace window (revalidated, fail-safe),
+ *   like an entry past its `ttlMs`. An entry without grace is gone.
+ */
+export type InvalidationMode = 'delete' | 'expire';
+
+/** Options of `invalidateTags`. */
+export interface InvalidateTagsOptions {
+  /** Whether the tagged entries are gone (`'delete'`) or only stale (`'expire'`). @default 'delete' */
+  readonly mode?: InvalidationMode;
+}
+
+/** The invalidation instants of one tag (0: never), and until when this process trusts them. */
+interface Known {
+  deleted: number;
+  expired: number;
+  until: number;
+}
+
+/**
+ * A tagged entry as read and vetted: its own data, with its tags and the instant its data was read, so a stale
+ * value kept while a loader runs can be vetted again before it stands in for a failed loader.
+ */
+export class TaggedValue<T> extends CacheValue<T> {
+  readonly tags: readonly string[];
+  readonly at: number;
+
+  constructor(
+    data: T,
+    expire: number | undefined,
+    stale: number | undefined,
+    tags: readonly string[],
+    at: number,
+  ) {
+    super(data, expire, stale);
+    this.tags = tags;
+    this.at = at;
+  }
+}
+
+/** The verdict on a tagged entry. */
+export type TagVerdict = 'valid' | 'expired' | 'deleted';
+
+/** Most tags whose instants a process remembers; the oldest is forgotten first (and read again if needed). */
+const KNOWN_LIMIT = 10_000;
+
+/** The reserved key prefix of tag instants: outside every namespace, so `clear()` never removes them. */
+const TAG_KEY_PREFIX = '@tags:';
+
+/** The store a tag instant is read from: never a memory tier that other processes cannot invalidate. */
+function tagReader(store: CacheBackend): { reader: CacheBackend; coherent: boolean } {
+  // coherentTiers: its memory tier is kept coherent across processes; reads go through it.
+  const composition = (store as { readonly composition?: unknown }).composition;
+  if (composition instanceof Composition) return { reader: store, coherent: true };
+  // A plain composition: the far tier is the shared one; a near memory tier would keep an old instant.
+  let reader = store;
+  while (reader instanceof Composition) reader = reader.l2 as CacheBackend;
+  return { reader, coherent: false };
+}
+
+/** Settings of the tag instants of one cache (and all its namespaces). */
+export interface TagSettings {
+  readonly store: CacheBackend;
+  /** The root namespace prefix: tags are shared by a cache and its child namespaces. */
+  readonly prefix: string;
+  readonly now: () => number;
+  readonly cacheMs: number;
+  readonly maxLifetimeMs: number;
+}
+
+/**
+ * The invalidation instants of tags, read from the store, deduplicated while a read is under way and trusted
+ * for `cacheMs` (0 under `coherentTiers`, whose memory tier answers them synchronously and coherently).
+ */
+export class TagClock {
+  readonly #store: CacheBackend;
+  readonly #reader: CacheBackend;
+  readonly #prefix: string;
+  readonly #now: () => number;
+  readonly #cacheMs: number;
+  readonly maxLifetimeMs: number;
+  readonly #known = new Map<string, Known>();
+  readonly #pending = new Map<string, Promise<Known>>();
+
+  constructor(settings: TagSettings) {
+    const { reader, coherent } = tagReader(settings.store);
+    this.#store = settings.store;
+    this.#reader = reader;
+    this.#prefix = `${TAG_KEY_PREFIX}${settings.prefix}`;
+    this.#now = settings.now;
+    this.#cacheMs = coherent ? 0 : settings.cacheMs;
+    this.maxLifetimeMs = settings.maxLifetimeMs;
+  }
+
+  /** The reserved keys of `tag`'s two instants. */
+  keysOf(tag: string): [deleted: CacheKey, expired: CacheKey] {
+    return [
+      new CacheKey(this.#prefix, 0, [{ name: 'deleted', value: tag }]),
+      new CacheKey(this.#prefix, 0, [{ name: 'expired', value: tag }]),
+    ];
+  }
+
+  /**
+   * The stored form of `value` with `tags`, whose data was read at `at`: an envelope, and an expire cut to
+   * `at + maxTaggedLifetimeMs` so the tags' instants outlive it.
+   */
+  wrap<T>(value: CacheValue<T>, tags: readonly string[], at: number): CacheValue<TaggedData> {
+    const data: TaggedData = { [TAGS]: tags, [AT]: at, data: value.data };
+    const limit = at + this.maxLifetimeMs;
+    const expire = value.expire === undefined ? limit : Math.min(value.expire, limit);
+    const stale = value.stale === undefined || value.stale >= expire ? undefined : value.stale;
+    return new CacheValue(data, expire, stale);
+  }
+
+  /** Starts reading the instants of `tags` unless they are known (`getOrSet` with `tags`: beside the entry read). */
+  prefetch(tags: readonly string[]): void {
+    const now = this.#now();
+    const missing = tags.filter((tag) => !this.#fresh(tag, now) && !this.#pending.has(tag));
+    if (missing.length > 0) this.#fetch(missing).catch(() => undefined);
+  }
+
+  /**
+   * The stored `value` (a tag envelope) as the value to serve: its own data with the same instants, stale at
+   * once when a tag was invalidated with `'expire'`, or `undefined` when one was invalidated with `'delete'`
+   * after its data was read (or expired without a grace window). Synchronous when the instants are known.
+   * Rejects (throws) when they cannot be read: a tagged value is never served unchecked.
+   */
+  vet<T>(value: CacheValue<unknown>): Awaitable<CacheValue<T> | undefined> {
+    const envelope = value.data as TaggedData;
+    const tags = envelope[TAGS];
+    const at = envelope[AT];
+    if (!Array.isArray(tags) || typeof at !== 'number') {
+      throw new CacheError('CORRUPT_ENTRY', 'a tagged entry has no valid tag list or instant');
+    }
+    const verdict = this.verdict(tags, at);
+    const finish = (v: TagVerdict): CacheValue<T> | undefined => {
+      if (v === 'deleted') return undefined;
+      const data = envelope.data as T;
+      if (v === 'valid') return new TaggedValue(data, value.expire, value.stale, tags, at);
+      // 'expire': stale from now on, within its grace window; without one there is nothing left to serve.
+      if (value.stale === undefined) return undefined;
+      return new TaggedValue(data, value.expire, Math.min(value.stale, this.#now()), tags, at);
+    };
+    return isPromiseLike(verdict) ? Promise.resolve(verdict).then(finish) : finish(verdict);
+  }
+
+  /** {@link verdict} from what this process knows now, without a read: `undefined` when it does not know. */
+  knownVerdict(tags: readonly string[], at: number): TagVerdict | undefined {
+    const now = this.#now();
+    let result: TagVerdict = 'valid';
+    for (const tag of tags) {
+      const known = this.#known.get(tag);
+      if (known !== undefined && known.deleted >= at) return 'deleted';
+      if (known === undefined || known.until <= now) return undefined;
+      if (known.expired >= at) result = 'expired';
+    }
+    return result;
+  }
+
+  /** Whether data read at `at` with `tags` may still be served. */
+  verdict(tags: readonly string[], at: number): Awaitable<TagVerdict> {
+    const now = this.#now();
+    const missing: string[] = [];
+    let result: TagVerdict = 'valid';
+    for (const tag of tags) {
+      const known = this.#known.get(tag);
+      if (known === undefined || known.until <= now) {
+        missing.push(tag);
+        continue;
+      }
+      if (known.deleted >= at) return 'deleted';
+      if (known.expired >= at) result = 'expired';
+    }
+    if (missing.length === 0) return result;
+    return this.#instants(missing).then((instants) => {
+      for (const known of instants) {
+        if (known.deleted >= at) return 'deleted';
+        if (known.expired >= at) result = 'expired';
+      }
+      return result;
+    });
+  }
+
+  /** Without a read: true when this process already knows that `tags` were invalidated since `at`. */
+  knownInvalid(tags: readonly string[], at: number): boolean {
+    for (const tag of tags) {
+      const known = this.#known.get(tag);
+      if (known !== undefined && known.deleted >= at) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Invalidates `tags` now: this process stops serving their entries at once, and every process sharing the
+   * store once it has written each tag's instant (never moving an instant back). Rejects when a write failed,
+   * naming the tier.
+   */
+  async invalidate(tags: readonly string[], mode: InvalidationMode): Promise<void> {
+    const at = this.#now();
+    const field = mode === 'delete' ? 'deleted' : 'expired';
+    for (const tag of tags) {
+      const known = this.#known.get(tag);
+      if (known === undefined) this.#remember(tag, { deleted: 0, expired: 0, until: 0, [field]: at });
+      else known[field] = Math.max(known[field], at);
+    }
+    const keys = tags.map((tag) => this.keysOf(tag)[mode === 'delete' ? 0 : 1]);
+    // A later instant written meanwhile by another process wins: instants only move forward. A failed read
+    // leaves `at` (the write still goes ahead).
+    const current = await readMany<number>(this.#reader, keys);
+    const entries = keys.map((key, i) => {
+      const stored = current[i];
+      const previous = stored instanceof CacheValue && typeof stored.data === 'number' ? stored.data : 0;
+      const instant = Math.max(at, previous);
+      return { key, value: new CacheValue(instant, instant + this.maxLifetimeMs) };
+    });
+    const written = await writeMany(this.#store, entries);
+    const failed = written.find((outcome) => outcome !== undefined);
+    if (failed !== undefined) throw failed;
+  }
+
+  #fresh(tag: string, now: number): boolean {
+    const known = this.#known.get(tag);
+    return known !== undefined && known.until > now;
+  }
+
+  /** The instants of `tags`, read once for all callers asking meanwhile. */
+  #instants(tags: readonly string[]): Promise<Known[]> {
+    const missing = tags.filter((tag) => !this.#pending.has(tag));
+    if (missing.length > 0) this.#fetch(missing).catch(() => undefined);
+    // Every tag has a read under way now: #fetch registers its reads synchronously.
+    return Promise.all(tags.map((tag) => this.#pending.get(tag) as Promise<Known>));
+  }
+
+  /** Reads both instants of each tag in one batch and remembers them (merged: instants only move forward). */
+  #fetch(tags: readonly string[]): Promise<void> {
+    const keys = tags.flatMap((tag) => this.keysOf(tag));
+    const read = Promise.resolve(readMany<number>(this.#reader, keys)).then((results) => {
+      const until = this.#now() + this.#cacheMs;
+      const out: Known[] = [];
+      tags.forEach((tag, i) => {
+        const deleted = instantOf(results[2 * i], tag);
+        const expired = instantOf(results[2 * i + 1], tag);
+        const previous = this.#known.get(tag);
+        const known: Known = {
+          deleted: Math.max(deleted, previous?.deleted ?? 0),
+          expired: Math.max(expired, previous?.expired ?? 0),
+          until,
+        };
+        this.#remember(tag, known);
+        out.push(known);
+      });
+      return out;
+    });
+    tags.forEach((tag, i) => {
+      const one = read.then((all) => all[i] as Known);
+      one.catch(() => undefined);
+      this.#pending.set(tag, one);
+    });
+    const done = (): void => {
+      for (const tag of tags) this.#pending.delete(tag);
+    };
+    return read.then(done, (error: unknown) => {
+      done();
+      throw error;
+    });
+  }
+
+  #remember(tag: string, known: Known): void {
+    this.#known.delete(tag);
+    if (this.#known.size >= KNOWN_LIMIT) {
+      const oldest = this.#known.keys().next().value;
+      if (oldest !== undefined) this.#known.delete(oldest);
+    }
+    this.#known.set(tag, known);
+  }
+}
+
+/** The instant a tag key holds: 0 when missing; a store error or a foreign value is thrown. */
+function instantOf(result: CacheValue<number> | CacheError | undefined, tag: string): number {
+  if (result === undefined) return 0;
+  if (result instanceof CacheError) throw result;
+  if (typeof result.data !== 'number') {
+    throw new CacheError('CORRUPT_ENTRY', `the invalidation instant of tag "${tag}" is not a number`);
+  }
+  return result.data;
+}
