@@ -3,7 +3,7 @@
 // killed mid-load) are in locks-faults.test.ts and packages/cache/test/locks-processes.test.ts.
 import { CacheError, CacheKey, CacheValue, LeasedValue, type Lease } from '@cache/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RedisBackend, type RedisLocks, redisLocks } from '../src/index.js';
+import { type RedisBackend, RedisLease, type RedisLocks, redisLocks } from '../src/index.js';
 import {
   CLUSTER_NODES,
   clusterBackend,
@@ -13,7 +13,6 @@ import {
   singleBackend,
   uniqueNamespace,
 } from './helpers.js';
-
 
 const modes = [
   {
@@ -180,10 +179,11 @@ describe.each(modes)('redisLocks on $name', (mode) => {
       expect(winners).toHaveLength(1);
     }
     await Promise.all(
-      results
-        .map(({ result }) => (result.acquired ? result.lease : undefined))
-        .filter((l) => l !== undefined)
-        .map((lease) => (lease as { owner: RedisLocks }).owner.release(lease as Lease)),
+      results.map(({ result }) =>
+        result.acquired && result.lease instanceof RedisLease
+          ? result.lease.owner.release(result.lease)
+          : false,
+      ),
     );
   });
 });
