@@ -37,7 +37,7 @@ try {
   for (const [tier, hits, ratio] of hitRatios(samples)) {
     console.log(`  ${tier.padEnd(14)} ${String(hits).padStart(3)} hits  ${(ratio * 100).toFixed(0)}%`);
   }
-  console.log('latency per operation (bucket upper bounds):');
+  console.log('latency per operation (a sample of the calls; bucket upper bounds):');
   for (const [operation, { count, bounds }] of quantiles(
     samples,
     'cache_operation_duration',

@@ -6,8 +6,8 @@ type Labels = Readonly<Record<string, string>>;
 const sum = (samples: readonly Sample[], name: string, where: (labels: Labels) => boolean = () => true) =>
   samples.filter((s) => s.name === name && where(s.labels)).reduce((total, s) => total + s.value, 0);
 
-const isLookup = (labels: Labels) =>
-  labels.cache_operation === 'get' || labels.cache_operation === 'getOrSet';
+/** `cache.operations` counts every `get` and `getOrSet` (and their batch forms) as one `lookup`. */
+const isLookup = (labels: Labels) => labels.cache_operation === 'lookup';
 
 /** The numbers `cache.stats()` keeps, computed from the scrape instead. */
 export function statsFromScrape(samples: readonly Sample[]): Record<string, number> {

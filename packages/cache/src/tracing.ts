@@ -39,14 +39,19 @@ export function operationTracing(): Tracing<OperationContext> | undefined {
   return sampled ? sample : undefined;
 }
 
-/** Picks the next interval from the rate since the last sample, so about `perSecond` operations are sampled. */
+/**
+ * Picks the next interval from the rate since the last sample, so about `perSecond` operations are sampled. It
+ * at most doubles at a time, so a few calls in a row of a quiet service (a request's lookups) do not stop the
+ * sampling for a long while; it falls at once when the calls slow down.
+ */
 function takeSample(): true {
   const now = performance.now();
   const elapsedMs = now - sampledAt;
   sampledAt = now;
   const perSecond = (interval * 1000) / Math.max(elapsedMs, 0.001);
+  const ceiling = Math.min(interval * 2, OPERATION_SAMPLING.maxInterval);
   let next = 1;
-  while (next < OPERATION_SAMPLING.maxInterval && perSecond / next > OPERATION_SAMPLING.perSecond) next *= 2;
+  while (next < ceiling && perSecond / next > OPERATION_SAMPLING.perSecond) next *= 2;
   interval = next;
   countdown = next;
   return true;

@@ -39,8 +39,9 @@ export const DIAGNOSTICS_CHANNELS: {
  * How producers sample operations on {@link DIAGNOSTICS_CHANNELS.operationSample}: every operation while the
  * process makes fewer than `perSecond` of them a second; above that, one in every 2^n (n up to
  * `log2(maxInterval)`), chosen so that about `perSecond` are traced a second. The interval is re-chosen at each
- * sampled operation from the time since the previous one, so only sampled operations read the clock; after a
- * burst, the next sample comes at most `maxInterval` operations later, however slowly they come.
+ * sampled operation from the time since the previous one (at most doubling at a time, falling at once), so only
+ * sampled operations read the clock; after a burst, the next sample comes at most `maxInterval` operations later,
+ * however slowly they come.
  */
 export const OPERATION_SAMPLING: { readonly perSecond: 1000; readonly maxInterval: 1024 } = Object.freeze({
   perSecond: 1000,

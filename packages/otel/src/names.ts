@@ -4,13 +4,16 @@
  * no cache namespace in the conventions).
  */
 export const CACHE_METRICS: {
-  /** Counter: cache operations by operation, outcome, tier that answered, fail-safe and error. */
+  /**
+   * Observable counter: cache operations (`lookup`, `set`, `delete`, `clear`) by outcome, tier that answered and
+   * fail-safe, read from each cache's `stats()` at collection.
+   */
   readonly operations: 'cache.operations';
-  /** Histogram (s): cache operation duration, same attributes as `cache.operations`. */
+  /** Histogram (s): cache operation duration, for a sample of the operations (`cache:operation:sample`). */
   readonly operationDuration: 'cache.operation.duration';
-  /** Counter: stale values handed to callers (a subset of `cache.operations`, kept apart for alerts). */
+  /** Observable counter: stale values handed to callers (a subset of `cache.operations`, kept apart for alerts). */
   readonly staleServed: 'cache.stale.served';
-  /** Counter: stale values standing in for a failed or timed-out loader. */
+  /** Observable counter: stale values standing in for a failed or timed-out loader. */
   readonly failSafeActivations: 'cache.fail_safe.activations';
   /** Counter: loader runs by outcome (errors are `failed`, timeouts `timeout`). */
   readonly loaderRuns: 'cache.loader.runs';
