@@ -1,4 +1,4 @@
-import { type CacheBackend, CacheError } from '@cache/core';
+import { type CacheBackend, CacheError, type LockStore } from '@cache/core';
 import type { CacheEvent } from './events.js';
 
 /**
@@ -110,6 +110,12 @@ export interface CacheOptions extends GetOrSetOptions {
   readonly fallbackTtlMs?: number;
   /** Clock in Unix milliseconds, for tests. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Locks shared by every process that uses the same store (`redisLocks()` of `@cache/redis`): then one process
+   * at a time runs the loader of a key, the others wait for its value to land in the store (see `docs/locks.md`).
+   * Without it, the loader runs once per key per process. `close()` closes it too.
+   */
+  readonly locks?: LockStore;
   /**
    * How long this process trusts the invalidation instants of a tag it has read from the store, so a tagged
    * read costs no round trip: another process's `invalidateTags` reaches this one within this bound (plus one
@@ -258,6 +264,19 @@ export function checkCacheOptions(options: CacheOptions): void {
   duration(options.tagCacheMs, 'createCache: tagCacheMs');
   if (duration(options.maxTaggedLifetimeMs, 'createCache: maxTaggedLifetimeMs') === 0) {
     throw invalid('createCache: maxTaggedLifetimeMs must be > 0');
+  }
+  const locks = options.locks as Partial<LockStore> | undefined;
+  if (
+    locks !== undefined &&
+    (locks === null ||
+      typeof locks.acquire !== 'function' ||
+      typeof locks.renew !== 'function' ||
+      typeof locks.release !== 'function' ||
+      typeof locks.waitForRelease !== 'function' ||
+      !(Number(locks.leaseMs) > 0) ||
+      !(Number(locks.pollMs) > 0))
+  ) {
+    throw invalid('createCache: locks must be a LockStore (acquire, renew, release, waitForRelease, leaseMs, pollMs)');
   }
   for (const name of ['waitUntil', 'onEvent', 'now'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {

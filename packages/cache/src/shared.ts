@@ -7,6 +7,7 @@ import {
   canonicalPrefix,
 } from '@cache/core';
 import { findCircuits } from './circuits.js';
+import { DistributedLock } from './distributed-lock.js';
 import { Counters, Emitter } from './events.js';
 import type { Flight } from './flight.js';
 import type { CacheOptions, LifetimeOptions, ResolvedGetOrSetOptions, StoreErrorPolicy } from './options.js';
@@ -66,6 +67,8 @@ export class Shared {
   readonly #fallbackMs: number;
   readonly #waitUntil: ((work: Promise<unknown>) => void) | undefined;
   readonly #unsubscribe: (() => void)[] = [];
+  /** One loader per key across processes, with `createCache({ locks })`. */
+  readonly locks: DistributedLock | undefined;
   refreshing = 0;
   closed = false;
 
@@ -77,6 +80,7 @@ export class Shared {
     this.now = options.now ?? Date.now;
     this.#waitUntil = options.waitUntil;
     this.#fallbackMs = options.fallbackTtlMs ?? DEFAULT_FALLBACK_TTL_MS;
+    this.locks = options.locks === undefined ? undefined : new DistributedLock(options.locks, this);
     if (options.onEvent !== undefined) this.emitter.on(options.onEvent);
     this.tags = new TagClock({
       store: this.store,

@@ -1,0 +1,568 @@
+import { type Cache, createCache } from '@cache/cache';
+import { CacheError, type CacheKey } from '@cache/core';
+import { type Body, collect, drain } from './body.js';
+import { type Directives, deltaSeconds, parseCacheControl } from './cache-control.js';
+import { type CacheStatus, type ForwardReason, formatCacheName, formatCacheStatus } from './cache-status.js';
+import { isConditional, NOT_IN_304, notModified, updateHeaders, validators } from './conditional.js';
+import { createFlights } from './flights.js';
+import { currentAgeMs, type FreshnessSettings, factsOf, type ResponseFacts } from './freshness.js';
+import { getHeader, type HeaderList, withoutHeaders, withoutHopByHop } from './headers.js';
+import { type HttpCacheOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import type { CacheResponse, Handled, Origin, OriginResponse, RequestChanges } from './origin.js';
+import type { CacheRequest } from './policy/request.js';
+import { storability } from './storability.js';
+import { checkResource, type StoredResource, type StoredResponse } from './stored-response.js';
+import { varyMatches, varyNames, varyValues } from './vary.js';
+
+const NO_CHANGES: RequestChanges = { set: {}, remove: [] };
+const CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+const AGE = new Set(['age']);
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 304: 'Not Modified', 504: 'Gateway Timeout' };
+
+/** A request's own cache directives. */
+interface RequestDirectives {
+  readonly cc: Directives;
+  readonly noCache: boolean;
+}
+
+/** The outcome of a fetch shared with collapsed requests: the stored variant, or nothing (they fetch alone). */
+type Shared = StoredResponse | undefined;
+
+/**
+ * An RFC 9111 shared HTTP cache over any `CacheBackend`, independent of the server framework: adapters
+ * (`cacheMiddleware`, `cacheFetch`) turn their requests into {@link CacheRequest}s and call {@link HttpCache.handle}.
+ */
+export class HttpCache {
+  readonly #o: ResolvedOptions;
+  readonly #cache: Cache;
+  readonly #flights: Cache;
+  readonly #name: string;
+  readonly #settings: FreshnessSettings;
+  #lastWarn = 0;
+  readonly #onStoreError: (error: CacheError) => void;
+
+  constructor(options: HttpCacheOptions) {
+    this.#o = resolveOptions(options);
+    this.#name = formatCacheName(this.#o.name);
+    this.#settings = {
+      heuristicFraction: this.#o.heuristicFraction,
+      maxHeuristicMs: this.#o.maxHeuristicMs,
+      targetedFields: this.#o.targetedCacheControl,
+    };
+    this.#onStoreError =
+      options.onStoreError ??
+      ((error) => {
+        const now = Date.now();
+        if (now - this.#lastWarn < 10_000) return;
+        this.#lastWarn = now;
+        console.warn(`@cache/http: store failure (${error.code}): ${error.message}`);
+      });
+    this.#cache = createCache({
+      store: options.store,
+      namespace: this.#o.namespace,
+      now: this.#o.now,
+      onEvent: (event) => {
+        if (event.type === 'store-error') this.#onStoreError(event.error);
+      },
+    });
+    this.#flights = createFlights(this.#o.now);
+  }
+
+  /** The underlying `@cache/cache` cache (stats, events). */
+  get cache(): Cache {
+    return this.#cache;
+  }
+
+  /** The cache key of a request. */
+  key(request: CacheRequest): CacheKey {
+    const parts: Array<readonly [string, string | null]> = [];
+    for (const extract of this.#o.key) parts.push(...extract(request));
+    return this.#cache.key(parts);
+  }
+
+  /**
+   * Answers `request`: from the store, or through `origin` (called at most once), storing what may be stored.
+   * Rejects only when the origin failed and no stale response may stand in.
+   */
+  async handle(request: CacheRequest, origin: Origin): Promise<Handled> {
+    const o = this.#o;
+    const method = request.method;
+    if (method !== 'GET' && method !== 'HEAD') return this.#otherMethod(request, origin);
+    if (
+      (o.request !== undefined && !o.request(request)) ||
+      (!o.allowAuthorization && request.headers.get('authorization') !== null)
+    ) {
+      const res = await origin(NO_CHANGES);
+      return { response: this.#pass(res, res.body, { hit: false, fwd: 'bypass', fwdStatus: res.status }) };
+    }
+    const directives = requestDirectives(request);
+    const key = this.key(request);
+    const resource = await this.#read(key);
+    const variant = resource === undefined ? undefined : select(resource, request);
+    const now = o.now();
+    if (variant !== undefined) {
+      const f = factsOf(variant, this.#settings);
+      const age = currentAgeMs(variant, f, now);
+      const ttl = f.lifetimeMs - age;
+      const usable = reusable(f, age, directives);
+      if (usable === 'fresh')
+        return { response: this.#serve(request, variant, age, { hit: true, ttl: ttl / 1000 }) };
+      if (usable === 'stale-ok') {
+        return {
+          response: this.#serve(request, variant, age, { hit: true, ttl: ttl / 1000, detail: 'max-stale' }),
+        };
+      }
+      if (directives.cc.map.has('only-if-cached')) return { response: gatewayTimeout(this.#name) };
+      if (usable === 'revalidate-in-background') {
+        return {
+          response: this.#serve(request, variant, age, {
+            hit: true,
+            ttl: ttl / 1000,
+            detail: 'stale-while-revalidate',
+          }),
+          background: () => this.#background(request, key, variant, origin),
+        };
+      }
+      const fwd: ForwardReason = usable === 'request' ? 'request' : 'stale';
+      return this.#collapsed(request, key, fwd, variant, origin);
+    }
+    if (directives.cc.map.has('only-if-cached')) return { response: gatewayTimeout(this.#name) };
+    return this.#collapsed(
+      request,
+      key,
+      resource === undefined ? 'uri-miss' : 'vary-miss',
+      undefined,
+      origin,
+    );
+  }
+
+  /** Removes every stored response of `url` (all variants), in every tier of the store. */
+  async invalidate(url: string | URL, headers: CacheRequest['headers'] = { get: () => null }): Promise<void> {
+    const key = this.key({ method: 'GET', url: new URL(url), headers });
+    await this.#cache.delete(key);
+  }
+
+  /** Closes the store. */
+  async close(): Promise<void> {
+    await this.#flights.close();
+    await this.#cache.close();
+  }
+
+  // ── methods other than GET and HEAD ───────────────────────────────────────────────────────────────────────
+
+  async #otherMethod(request: CacheRequest, origin: Origin): Promise<Handled> {
+    const res = await origin(NO_CHANGES);
+    if (!SAFE_METHODS.has(request.method) && res.status >= 200 && res.status < 400) {
+      await this.#invalidateFor(request, res.headers);
+    }
+    return { response: this.#pass(res, res.body, { hit: false, fwd: 'method', fwdStatus: res.status }) };
+  }
+
+  /** RFC 9111 section 4.4: the target URI, and `Location` / `Content-Location` on the same origin. */
+  async #invalidateFor(request: CacheRequest, headers: HeaderList): Promise<void> {
+    const urls = [request.url];
+    for (const field of ['location', 'content-location']) {
+      const value = getHeader(headers, field);
+      if (value === undefined) continue;
+      try {
+        const url = new URL(value, request.url);
+        if (url.origin === request.url.origin) urls.push(url);
+      } catch {
+        // not a URL: nothing to invalidate
+      }
+    }
+    await Promise.all(
+      urls.map((url) =>
+        this.#cache
+          .delete(this.key({ method: 'GET', url, headers: request.headers }))
+          .catch((error: unknown) => {
+            this.#onStoreError(
+              CacheError.wrap(error, 'BACKEND', 'invalidation failed', { operation: 'delete' }),
+            );
+          }),
+      ),
+    );
+  }
+
+  // ── reading and writing the store ─────────────────────────────────────────────────────────────────────────
+
+  async #read(key: CacheKey): Promise<StoredResource | undefined> {
+    const value = await this.#cache.get<unknown>(key, { allowStale: true });
+    if (value === undefined) return undefined;
+    try {
+      return checkResource(value);
+    } catch (error) {
+      this.#onStoreError(error as CacheError);
+      return undefined;
+    }
+  }
+
+  /** Writes `variants` at `key` with a lifetime covering the longest-lived one; reports failures. */
+  async #write(key: CacheKey, variants: StoredResponse[]): Promise<boolean> {
+    const now = this.#o.now();
+    let ttlMs = 0;
+    let expireMs = 0;
+    for (const v of variants) {
+      const f = factsOf(v, this.#settings);
+      const fresh = Math.max(0, f.lifetimeMs - currentAgeMs(v, f, now));
+      const keep = Math.max(
+        f.staleWhileRevalidateMs,
+        f.staleIfErrorMs,
+        f.etag !== undefined || f.lastModified !== undefined || this.#o.failSafe !== false
+          ? this.#o.keepStaleMs
+          : 0,
+      );
+      ttlMs = Math.max(ttlMs, fresh);
+      expireMs = Math.max(expireMs, fresh + keep);
+    }
+    try {
+      if (expireMs <= 0) {
+        await this.#cache.delete(key);
+        return false;
+      }
+      await this.#cache.set(key, { v: 1, variants } satisfies StoredResource, {
+        ttlMs,
+        graceMs: expireMs - ttlMs,
+      });
+      return true;
+    } catch (error) {
+      this.#onStoreError(
+        CacheError.wrap(error, 'BACKEND', 'storing a response failed', { operation: 'set' }),
+      );
+      return false;
+    }
+  }
+
+  /** The variants of `key` after `variant` replaced those `request` would select. */
+  async #store(
+    key: CacheKey,
+    request: CacheRequest,
+    variant: StoredResponse | undefined,
+    replaced?: StoredResponse,
+  ): Promise<boolean> {
+    const resource = await this.#read(key);
+    const others = (resource?.variants ?? []).filter(
+      (v) => v !== replaced && !sameVariant(v, variant, request),
+    );
+    const variants = variant === undefined ? others : [variant, ...others].slice(0, this.#o.maxVariants);
+    if (variants.length === 0 && resource === undefined) return false;
+    return this.#write(key, variants);
+  }
+
+  // ── going to the origin ───────────────────────────────────────────────────────────────────────────────────
+
+  /** Fetches through the origin, collapsing concurrent plain requests for the same key into one origin call. */
+  async #collapsed(
+    request: CacheRequest,
+    key: CacheKey,
+    fwd: ForwardReason,
+    stale: StoredResponse | undefined,
+    origin: Origin,
+  ): Promise<Handled> {
+    if (!this.#o.collapse || !collapsible(request)) return this.#fetch(request, key, fwd, stale, origin);
+    let own: Handled | undefined;
+    let ran = false;
+    let shared: Shared;
+    try {
+      shared = await this.#flights.getOrSet<Shared>(`${request.method} ${key.canonical}`, async (ctx) => {
+        ctx.skip();
+        ran = true;
+        const { handled, share } = await this.#fetchShared(request, key, fwd, stale, origin);
+        own = handled;
+        return share;
+      });
+    } catch (error) {
+      if (own !== undefined) return own;
+      // This caller's own origin call failed: its error. Another's failed: this caller tries for itself.
+      if (ran) throw CacheError.is(error, 'LOADER_FAILED') ? error.cause : error;
+      return this.#fetch(request, key, fwd, stale, origin);
+    }
+    if (own !== undefined) return own;
+    if (shared !== undefined && varyMatches(shared.vary, request.headers)) {
+      const now = this.#o.now();
+      const f = factsOf(shared, this.#settings);
+      const age = currentAgeMs(shared, f, now);
+      return {
+        response: this.#serve(request, shared, age, {
+          hit: true,
+          ttl: (f.lifetimeMs - age) / 1000,
+          collapsed: true,
+        }),
+      };
+    }
+    return this.#fetch(request, key, fwd, stale, origin);
+  }
+
+  async #fetch(
+    request: CacheRequest,
+    key: CacheKey,
+    fwd: ForwardReason,
+    stale: StoredResponse | undefined,
+    origin: Origin,
+  ): Promise<Handled> {
+    return (await this.#fetchShared(request, key, fwd, stale, origin)).handled;
+  }
+
+  /** One origin call and what follows: revalidation, storing, fail-safe. */
+  async #fetchShared(
+    request: CacheRequest,
+    key: CacheKey,
+    fwd: ForwardReason,
+    stale: StoredResponse | undefined,
+    origin: Origin,
+  ): Promise<{ handled: Handled; share: Shared }> {
+    const o = this.#o;
+    const changes = stale === undefined ? NO_CHANGES : revalidationChanges(stale);
+    const requestTime = o.now();
+    let res: OriginResponse;
+    try {
+      res = await origin(changes);
+    } catch (error) {
+      const served = this.#failSafe(request, stale, 'error', undefined);
+      if (served === undefined) throw error;
+      return { handled: { response: served }, share: undefined };
+    }
+    const responseTime = o.now();
+    if (stale !== undefined && res.status === 304 && changes !== NO_CHANGES) {
+      await drain(res.body);
+      const updated = refreshed(stale, res, requestTime, responseTime);
+      const stored = await this.#store(key, request, updated, stale);
+      const f = factsOf(updated, this.#settings);
+      const age = currentAgeMs(updated, f, o.now());
+      const status = { hit: false, fwd, fwdStatus: 304, stored, ttl: (f.lifetimeMs - age) / 1000 } as const;
+      return { handled: { response: this.#serve(request, updated, age, status) }, share: updated };
+    }
+    if (stale !== undefined && res.status >= 500) {
+      const served = this.#failSafe(request, stale, 'status', res.status);
+      if (served !== undefined) {
+        await drain(res.body);
+        return { handled: { response: served }, share: undefined };
+      }
+    }
+    return this.#admit(request, key, fwd, res, requestTime, responseTime, stale);
+  }
+
+  /** A response from the origin: stored when RFC 9111 and the policy allow, passed through in any case. */
+  async #admit(
+    request: CacheRequest,
+    key: CacheKey,
+    fwd: ForwardReason,
+    res: OriginResponse,
+    requestTime: number,
+    responseTime: number,
+    stale: StoredResponse | undefined,
+  ): Promise<{ handled: Handled; share: Shared }> {
+    const o = this.#o;
+    const base = { hit: false, fwd, fwdStatus: res.status } as const;
+    const verdict = storability(request, res, o, this.#settings);
+    if (!verdict.storable) {
+      // A full response that may not be stored replaces nothing, but the old one must not be served again.
+      if (stale !== undefined && res.status !== 304 && request.method === 'GET')
+        await this.#store(key, request, undefined, stale);
+      return {
+        handled: { response: this.#pass(res, res.body, { ...base, detail: verdict.reason }) },
+        share: undefined,
+      };
+    }
+    const body = await collect(res.body, o.maxBodyBytes);
+    if (!body.complete) {
+      return {
+        handled: { response: this.#pass(res, body.body, { ...base, detail: 'too-large' }) },
+        share: undefined,
+      };
+    }
+    const names = varyNames(res.headers);
+    const variant: StoredResponse = {
+      status: res.status,
+      statusText: res.statusText ?? '',
+      headers: withoutHopByHop(res.headers),
+      body: body.bytes,
+      requestTime,
+      responseTime,
+      vary: names === '*' || names.length === 0 ? undefined : varyValues(names, request.headers),
+      override: verdict.override,
+    };
+    const stored = await this.#store(key, request, variant, stale);
+    const f = factsOf(variant, this.#settings);
+    const ttl = (f.lifetimeMs - currentAgeMs(variant, f, o.now())) / 1000;
+    return {
+      handled: { response: this.#pass(res, body.bytes, { ...base, stored, ttl }) },
+      share: stored ? variant : undefined,
+    };
+  }
+
+  /** A stale response standing in for a failed origin, when `stale-if-error` or the fail-safe option allow it. */
+  #failSafe(
+    request: CacheRequest,
+    stale: StoredResponse | undefined,
+    kind: 'error' | 'status',
+    status: number | undefined,
+  ): CacheResponse | undefined {
+    if (stale === undefined) return undefined;
+    const f = factsOf(stale, this.#settings);
+    const age = currentAgeMs(stale, f, this.#o.now());
+    const staleness = age - f.lifetimeMs;
+    const ttl = -staleness / 1000;
+    const base = {
+      hit: false,
+      fwd: 'stale',
+      ...(status === undefined ? {} : { fwdStatus: status }),
+      ttl,
+    } as const;
+    if (f.staleIfErrorMs > 0 && staleness <= f.staleIfErrorMs) {
+      return this.#serve(request, stale, age, { ...base, detail: 'stale-if-error' });
+    }
+    const failSafe = this.#o.failSafe;
+    if (failSafe === false || f.mustRevalidate || f.noCache) return undefined;
+    if (kind === 'status' && failSafe !== 'errors-and-5xx') return undefined;
+    return this.#serve(request, stale, age, { ...base, detail: 'fail-safe' });
+  }
+
+  /** Revalidates a response served under stale-while-revalidate; one revalidation per key at a time. */
+  async #background(
+    request: CacheRequest,
+    key: CacheKey,
+    stale: StoredResponse,
+    origin: Origin,
+  ): Promise<void> {
+    try {
+      await this.#flights.getOrSet(`revalidate ${key.canonical}`, async (ctx) => {
+        ctx.skip();
+        const { handled } = await this.#fetchShared(request, key, 'stale', stale, origin);
+        await drain(handled.response.body);
+        return true;
+      });
+    } catch {
+      // the stale response was served; the next request tries again
+    }
+  }
+
+  // ── answers ───────────────────────────────────────────────────────────────────────────────────────────────
+
+  /** A stored response sent to the client: current `Age`, 304 for a satisfied conditional, no body for HEAD. */
+  #serve(request: CacheRequest, stored: StoredResponse, ageMs: number, status: CacheStatus): CacheResponse {
+    const headers = withoutHeaders(stored.headers, AGE);
+    headers.push(['Age', String(Math.floor(ageMs / 1000))]);
+    headers.push(['Cache-Status', formatCacheStatus(this.#name, status)]);
+    if (isConditional(request.headers) && notModified(request.headers, stored.headers)) {
+      return {
+        status: 304,
+        statusText: 'Not Modified',
+        headers: withoutHeaders(headers, NOT_IN_304),
+        body: null,
+        cacheStatus: status,
+      };
+    }
+    return {
+      status: stored.status,
+      statusText: stored.statusText,
+      headers,
+      body: request.method === 'HEAD' ? null : stored.body,
+      cacheStatus: status,
+    };
+  }
+
+  /** The origin's response as it came, with this cache's `Cache-Status`. */
+  #pass(res: OriginResponse, body: Body, status: CacheStatus): CacheResponse {
+    const headers = res.headers.map(([n, v]) => [n, v] as [string, string]);
+    headers.push(['Cache-Status', formatCacheStatus(this.#name, status)]);
+    return { status: res.status, statusText: res.statusText ?? '', headers, body, cacheStatus: status };
+  }
+}
+
+/** Makes an {@link HttpCache}. */
+export function createHttpCache(options: HttpCacheOptions): HttpCache {
+  return new HttpCache(options);
+}
+
+// ── helpers ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+function requestDirectives(request: CacheRequest): RequestDirectives {
+  const value = request.headers.get('cache-control');
+  const cc = parseCacheControl(value);
+  const noCache =
+    cc.map.has('no-cache') || (value === null && /no-cache/i.test(request.headers.get('pragma') ?? ''));
+  return { cc, noCache };
+}
+
+/** The newest stored variant whose `Vary` values match the request. */
+function select(resource: StoredResource, request: CacheRequest): StoredResponse | undefined {
+  for (const variant of resource.variants) if (varyMatches(variant.vary, request.headers)) return variant;
+  return undefined;
+}
+
+/** True when `a` is the variant `request` selects, so a new response for `request` replaces it. */
+function sameVariant(a: StoredResponse, b: StoredResponse | undefined, request: CacheRequest): boolean {
+  if (b === undefined) return false;
+  return varyMatches(a.vary, request.headers);
+}
+
+type Reuse = 'fresh' | 'stale-ok' | 'revalidate-in-background' | 'request' | 'validate';
+
+/** May a stored response with facts `f` and age `age` answer a request with `d` (RFC 9111 section 4.2, 4.2.4)? */
+function reusable(f: ResponseFacts, age: number, d: RequestDirectives): Reuse {
+  const fresh = f.lifetimeMs > age;
+  if (f.noCache) return 'validate';
+  if (d.noCache) return 'request';
+  const maxAge = deltaSeconds(d.cc.map.get('max-age'));
+  if (maxAge !== undefined && age > maxAge * 1000) return 'request';
+  const minFresh = deltaSeconds(d.cc.map.get('min-fresh'));
+  if (minFresh !== undefined && f.lifetimeMs - age < minFresh * 1000) return 'request';
+  if (fresh) return 'fresh';
+  if (f.mustRevalidate) return 'validate';
+  const maxStale = d.cc.map.get('max-stale');
+  if (maxStale !== undefined) {
+    const limit = maxStale === true ? Number.POSITIVE_INFINITY : (deltaSeconds(maxStale) ?? 0) * 1000;
+    if (age - f.lifetimeMs <= limit) return 'stale-ok';
+  }
+  if (f.staleWhileRevalidateMs > 0 && age - f.lifetimeMs <= f.staleWhileRevalidateMs)
+    return 'revalidate-in-background';
+  return 'validate';
+}
+
+/** Only plain requests are collapsed: directives or conditions of their own call for their own origin call. */
+function collapsible(request: CacheRequest): boolean {
+  const h = request.headers;
+  return (
+    h.get('cache-control') === null &&
+    h.get('pragma') === null &&
+    !isConditional(h) &&
+    h.get('range') === null
+  );
+}
+
+function revalidationChanges(stale: StoredResponse): RequestChanges {
+  const set = validators(stale.headers);
+  if (Object.keys(set).length === 0) return NO_CHANGES;
+  return { set, remove: CONDITIONALS };
+}
+
+/** The stored response after a 304: its fields updated, its clock restarted. */
+function refreshed(
+  stale: StoredResponse,
+  res: OriginResponse,
+  requestTime: number,
+  responseTime: number,
+): StoredResponse {
+  return {
+    ...stale,
+    headers: updateHeaders(stale.headers, withoutHopByHop(res.headers)),
+    requestTime,
+    responseTime,
+  };
+}
+
+function gatewayTimeout(name: string): CacheResponse {
+  const status: CacheStatus = { hit: false, detail: 'only-if-cached' };
+  return {
+    status: 504,
+    statusText: STATUS_TEXT[504] as string,
+    headers: [
+      ['Content-Length', '0'],
+      ['Cache-Status', formatCacheStatus(name, status)],
+    ],
+    body: null,
+    cacheStatus: status,
+  };
+}

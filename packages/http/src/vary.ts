@@ -1,0 +1,43 @@
+import { getHeaderLines, type HeaderList, type RequestHeaders } from './headers.js';
+
+/** The field names a response's `Vary` lists (lower case, deduplicated); `'*'` when it lists `*`. */
+export function varyNames(headers: HeaderList): string[] | '*' {
+  const names: string[] = [];
+  for (const line of getHeaderLines(headers, 'vary')) {
+    for (const token of line.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name === '') continue;
+      if (name === '*') return '*';
+      if (!names.includes(name)) names.push(name);
+    }
+  }
+  return names;
+}
+
+/** A request field's value normalised for comparison: whitespace around list commas and runs of spaces folded. */
+function normalise(value: string | null): string | null {
+  if (value === null) return null;
+  return value
+    .split(',')
+    .map((part) => part.trim().replace(/[ \t]+/g, ' '))
+    .join(',');
+}
+
+/** The request's values of `names`, as stored beside a response for later matching. */
+export function varyValues(names: readonly string[], request: RequestHeaders): Record<string, string | null> {
+  const values: Record<string, string | null> = {};
+  for (const name of names) values[name] = normalise(request.get(name));
+  return values;
+}
+
+/** True when `request` presents the same values as those stored for a variant (RFC 9111 section 4.1). */
+export function varyMatches(
+  stored: Readonly<Record<string, string | null>> | undefined,
+  request: RequestHeaders,
+): boolean {
+  if (stored === undefined) return true;
+  for (const name in stored) {
+    if (normalise(request.get(name)) !== stored[name]) return false;
+  }
+  return true;
+}
