@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { cacheSuite } from './cases/cache.js';
 import { compressSuite } from './cases/compress.js';
 import { formatsSuite } from './cases/formats.js';
+import { httpSuite } from './cases/http.js';
 import { memorySuite } from './cases/memory.js';
 import { redisClusterSuite, redisSuite } from './cases/redis.js';
 import { tieredSuite } from './cases/tiered.js';
@@ -27,6 +28,7 @@ const SUITES: readonly Suite[] = [
   redisClusterSuite,
   tieredSuite,
   cacheSuite,
+  httpSuite,
 ];
 
 const RESULTS_FILE = new URL('../RESULTS.md', import.meta.url);
