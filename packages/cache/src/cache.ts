@@ -4,6 +4,8 @@ import {
   type CacheKey,
   type CacheValue,
   isPromiseLike,
+  type Lease,
+  LeasedValue,
   type OperationContext,
   observeCache,
   type ReadInfo,
@@ -139,7 +141,7 @@ export class Cache {
       const lifetime = checkLifetime(options, s.defaults);
       const entry = s.entry(data, lifetime);
       const value: CacheValue<unknown> =
-        lifetime.tags === undefined ? entry : s.tags.wrap(entry, lifetime.tags, s.now());
+        lifetime.tags === undefined ? entry : s.tags.wrap(entry, lifetime.tags, s.tags.stamp());
       s.counters.sets++;
       const run = (): Promise<void> =>
         s
@@ -249,7 +251,7 @@ export class Cache {
       if (!Array.isArray(entries))
         throw new CacheError('INVALID_OPTIONS', 'setMany needs an array of entries');
       const shared = checkLifetime(options, s.defaults);
-      const now = s.now();
+      const now = s.tags.stamp();
       const batch = entries.map((entry) => {
         if (entry === null || typeof entry !== 'object') {
           throw new CacheError('INVALID_OPTIONS', 'setMany: every entry must be { key, value }');
@@ -423,10 +425,8 @@ export class Cache {
       if (list === undefined) return Promise.resolve();
       const wanted = new Set(list);
       const retired: Promise<void>[] = [];
-      for (const [canonical, flight] of [...s.flights]) {
-        const flightTags = [...(s.flightTags.get(flight) ?? []), ...(flight.lifetime?.tags ?? [])];
-        if (flightTags.some((tag) => wanted.has(tag))) retired.push(s.supersede(flight.key));
-        void canonical;
+      for (const flight of [...s.flights.values()]) {
+        if (s.tagsOf(flight)?.some((tag) => wanted.has(tag))) retired.push(s.supersede(flight.key));
       }
       return s.tags.invalidate(list, mode).then(
         () => Promise.all(retired).then(() => undefined),
@@ -497,6 +497,7 @@ export class Cache {
     s.detach();
     await s.endAll(new CacheError('CLOSED', 'the cache was closed'));
     await s.store.close?.();
+    await s.locks?.store.close?.();
   }
 
   // ── internals ──────────────────────────────────────────────────────────────────────────────────────────
@@ -931,10 +932,12 @@ export class Cache {
     s.counters.loads++;
     if (s.emitter.active) s.emitter.emit({ type: 'load', key: key.canonical, background });
     const started = s.now();
+    /** When the loader's data is read: what a tag invalidation is compared with. */
+    const at = s.tags.stamp();
     const onLate = options.keepLateResult
       ? (value: T) => {
           if (!flight.superseded && !flight.skipped && !s.closed && !s.flights.has(key.canonical)) {
-            const writing = this.#write(key, value, flight.lifetime, options, started);
+            const writing = this.#write(key, value, flight.lifetime, options, at, flight.lease);
             if (writing !== undefined) s.track(writing);
           }
         }
@@ -943,13 +946,14 @@ export class Cache {
       this.#keys.prefix,
       key.canonical,
       background,
-      () => new Flight(key, loader, stale?.data, options.hardTimeoutMs, onLate),
+      () => new Flight(key, loader, stale?.data, options.hardTimeoutMs, onLate, s.locks),
     );
     s.flights.set(key.canonical, flight as Flight<unknown>);
-    if (options.tags !== undefined) s.flightTags.set(flight as Flight<unknown>, options.tags);
+    s.runs.set(flight as Flight<unknown>, { at, tags: options.tags });
     const end = (): void => {
       if (s.flights.get(key.canonical) === flight) s.flights.delete(key.canonical);
       if (background) s.refreshing--;
+      flight.release(); // the lease across processes, if any: after the write, on every exit path
     };
     const settled = flight.promise.then(
       (value) => {
@@ -957,7 +961,7 @@ export class Cache {
           s.emitter.emit({ type: 'loaded', key: key.canonical, background, ms: s.now() - started });
         }
         if (flight.skipped || flight.superseded) return end();
-        const writing = this.#write(key, value, flight.lifetime, options, started);
+        const writing = this.#write(key, value, flight.lifetime, options, at, flight.lease);
         if (writing === undefined) return end();
         flight.loaded = true;
         flight.loadedAt = s.now();
@@ -995,6 +999,7 @@ export class Cache {
     chosen: LifetimeOptions | undefined,
     options: ResolvedGetOrSetOptions,
     at: number,
+    lease?: Lease,
   ): Promise<void> | undefined {
     const s = this.#shared;
     let pending: Awaitable<void>;
@@ -1005,7 +1010,8 @@ export class Cache {
       const entry = s.entry(value, lifetime);
       // A tagged value records when its data was read (the loader's start): an invalidation after that wins.
       const stored: CacheValue<unknown> = tags === undefined ? entry : s.tags.wrap(entry, tags, at);
-      pending = s.store.set(key, stored);
+      // Under a lease across processes (`locks`), a store that fences writes checks it in the write itself.
+      pending = s.store.set(key, lease === undefined ? stored : new LeasedValue(stored, lease));
     } catch (error) {
       s.storeError(key, 'set', error);
       s.keepForOutage(key, value, tags, at);

@@ -62,8 +62,14 @@ export class Shared {
   readonly #fallback = new Map<string, Kept>();
   /** The invalidation instants of tags (shared by the cache and its namespaces). */
   readonly tags: TagClock;
-  /** The tags a run was started with (`getOrSet`'s `tags`), to retire it when one is invalidated. */
-  readonly flightTags = new WeakMap<Flight<unknown>, readonly string[]>();
+  /**
+   * Each run's start (the `at` of its value) and the tags it was started with (`getOrSet`'s `tags`), to retire
+   * it when one of its tags is invalidated, and never to serve its value from memory afterwards.
+   */
+  readonly runs = new WeakMap<
+    Flight<unknown>,
+    { readonly at: number; readonly tags: readonly string[] | undefined }
+  >();
   readonly #fallbackMs: number;
   readonly #waitUntil: ((work: Promise<unknown>) => void) | undefined;
   readonly #unsubscribe: (() => void)[] = [];
@@ -151,9 +157,18 @@ export class Shared {
     if (this.flights.size === 0) return undefined; // the steady state: skip hashing the key
     const flight = this.flights.get(key.canonical);
     if (flight === undefined || !flight.loaded) return undefined;
+    const tags = this.tagsOf(flight);
+    if (tags !== undefined && this.tags.knownVerdict(tags, this.runs.get(flight)?.at ?? 0) === 'deleted') {
+      return undefined;
+    }
     if (this.now() - flight.loadedAt < this.#fallbackMs) return flight;
     this.flights.delete(key.canonical);
     return undefined;
+  }
+
+  /** The tags of a run: those its loader chose, else those it was started with. */
+  tagsOf(flight: Flight<unknown>): readonly string[] | undefined {
+    return flight.lifetime?.tags ?? this.runs.get(flight)?.tags;
   }
 
   /**
@@ -171,10 +186,13 @@ export class Shared {
   keptForOutage(key: CacheKey): { readonly data: unknown } | undefined {
     const kept = this.#fallback.get(key.canonical);
     if (kept === undefined) return undefined;
-    if (kept.until > this.now()) {
+    const now = this.now();
+    if (kept.until > now) {
       if (kept.tags === undefined) return kept;
-      // The store is failing: the instants cannot be read now. Serve only on what this process knows for sure.
-      if (this.tags.knownVerdict(kept.tags, kept.at) === 'valid') return kept;
+      // The store is failing: the instants cannot be read now. Serve only what this process can vouch for: tags
+      // known valid, or unknown but loaded less than tagCacheMs ago (the bound a cached instant has anyway).
+      const verdict = this.tags.knownVerdict(kept.tags, kept.at);
+      if (verdict === 'valid' || (verdict === undefined && now - kept.at <= this.tags.cacheMs)) return kept;
     }
     this.#fallback.delete(key.canonical);
     return undefined;

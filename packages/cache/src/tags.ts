@@ -115,9 +115,13 @@ export class TagClock {
   readonly #prefix: string;
   readonly #now: () => number;
   readonly #cacheMs: number;
+  /** How long this process trusts instants it read (`tagCacheMs`; 0 under `coherentTiers`). */
+  readonly cacheMs: number;
   readonly maxLifetimeMs: number;
   readonly #known = new Map<string, Known>();
   readonly #pending = new Map<string, Promise<Known>>();
+  /** The latest instant this process invalidated a tag at. */
+  #lastInvalidation = 0;
 
   constructor(settings: TagSettings) {
     const { reader, coherent } = tagReader(settings.store);
@@ -126,7 +130,17 @@ export class TagClock {
     this.#prefix = `${TAG_KEY_PREFIX}${settings.prefix}`;
     this.#now = settings.now;
     this.#cacheMs = coherent ? 0 : settings.cacheMs;
+    this.cacheMs = this.#cacheMs;
     this.maxLifetimeMs = settings.maxLifetimeMs;
+  }
+
+  /**
+   * The instant to record as a tagged value's `at` for data read from now on: the clock, or just after this
+   * process's latest invalidation when that happened in the same millisecond (it came first).
+   */
+  stamp(): number {
+    const now = this.#now();
+    return now > this.#lastInvalidation ? now : this.#lastInvalidation + 1;
   }
 
   /** The reserved keys of `tag`'s two instants. */
@@ -233,7 +247,8 @@ export class TagClock {
    * naming the tier.
    */
   async invalidate(tags: readonly string[], mode: InvalidationMode): Promise<void> {
-    const at = this.#now();
+    const at = Math.max(this.#now(), this.#lastInvalidation);
+    this.#lastInvalidation = at;
     const field = mode === 'delete' ? 'deleted' : 'expired';
     for (const tag of tags) {
       const known = this.#known.get(tag);
