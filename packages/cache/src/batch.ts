@@ -123,7 +123,7 @@ export function getOrSetSlots<T>(
         slot.error = result;
       } else if (result !== undefined && isTagged(result.data)) {
         try {
-          const vetted = s.tags.vet<T>(result);
+          const vetted = s.vetRead<T>(slot.key, result, slot.info);
           if (isPromiseLike(vetted)) {
             pending.push(
               Promise.resolve(vetted).then(

@@ -215,7 +215,9 @@ export class Cache {
         else if (value !== undefined && isTagged(value.data)) {
           slot.result = Promise.resolve(
             this.#vetted<T, T | undefined>(
+              key,
               value,
+              slot.info,
               (vetted) => this.#answerGet(key, vetted, slot.info, options, trace),
               (error) => this.#getFailed<T>(key, error, trace),
             ),
@@ -590,7 +592,9 @@ export class Cache {
     const answer = (value: CacheValue<T> | undefined): T | undefined | Promise<T | undefined> =>
       value !== undefined && isTagged(value.data)
         ? this.#vetted<T, T | undefined>(
+            key,
             value,
+            info,
             (vetted) => this.#answerGet(key, vetted, info, options, trace),
             (error) => this.#getFailed<T>(key, error, trace),
           )
@@ -606,13 +610,15 @@ export class Cache {
    * to `then`; `failed` gets the error when the tags' instants cannot be read.
    */
   #vetted<T, R>(
+    key: CacheKey,
     value: CacheValue<unknown>,
+    info: ReadInfo,
     then: (value: CacheValue<T> | undefined) => R | Promise<R>,
     failed: (error: unknown) => R | Promise<R>,
   ): R | Promise<R> {
     let vetted: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
     try {
-      vetted = this.#shared.tags.vet<T>(value);
+      vetted = this.#shared.vetRead<T>(key, value, info);
     } catch (error) {
       return failed(error);
     }
@@ -746,7 +752,9 @@ export class Cache {
     } else if (value !== undefined && isTagged(value.data)) {
       const next = (vetted: CacheValue<T> | undefined, failure?: unknown): Promise<T> =>
         this.#afterRead(key, vetted, failure, info, loader, callOptions, trace);
-      return Promise.resolve(this.#vetted<T, T>(value, next, (failure) => next(undefined, failure)));
+      return Promise.resolve(
+        this.#vetted<T, T>(key, value, info, next, (failure) => next(undefined, failure)),
+      );
     }
     let options: ResolvedGetOrSetOptions;
     try {

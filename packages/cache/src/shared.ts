@@ -1,10 +1,14 @@
 import {
+  type Awaitable,
   type CacheBackend,
   CacheError,
   type CacheKey,
   type CacheOperation,
   CacheValue,
+  Composition,
   canonicalPrefix,
+  isPromiseLike,
+  type ReadInfo,
 } from '@cache/core';
 import { findCircuits } from './circuits.js';
 import { DistributedLock } from './distributed-lock.js';
@@ -18,12 +22,19 @@ import {
   DEFAULTS,
   resolveGetOrSetOptions,
 } from './options.js';
-import { TagClock } from './tags.js';
+import { isTagged, TagClock } from './tags.js';
 
 /** Most keys remembered in fail-safe backoff at once; the oldest is forgotten first. */
 const BACKOFF_LIMIT = 10_000;
 /** Most values kept for a failing store at once; the oldest is forgotten first. */
 const FALLBACK_LIMIT = 10_000;
+
+/** The composition whose near tiers can drop a copy (`invalidate`), when the store has one. */
+function nearTiers(store: CacheBackend): Composition | undefined {
+  if (store instanceof Composition) return store;
+  const composition = (store as { readonly composition?: unknown }).composition;
+  return composition instanceof Composition ? composition : undefined;
+}
 
 /** A value kept while the store fails. */
 interface Kept {
@@ -164,6 +175,32 @@ export class Shared {
     if (this.now() - flight.loadedAt < this.#fallbackMs) return flight;
     this.flights.delete(key.canonical);
     return undefined;
+  }
+
+  /**
+   * A tag envelope read from the store, vetted (see `TagClock.vet`). When a tag invalidated it and the store has
+   * near tiers, their copy is dropped and the key read once more: a farther tier may already hold a value
+   * written since, so one process's memory tier does not keep answering misses for a key that was reloaded.
+   */
+  vetRead<T>(
+    key: CacheKey,
+    value: CacheValue<unknown>,
+    info: ReadInfo,
+  ): Awaitable<CacheValue<T> | undefined> {
+    const vetted = this.tags.vet<T>(value);
+    const again = (result: CacheValue<T> | undefined): Awaitable<CacheValue<T> | undefined> => {
+      const near = nearTiers(this.store);
+      if (result !== undefined || near === undefined) return result;
+      const dropped = near.invalidate(key);
+      const reread = (): Awaitable<CacheValue<T> | undefined> => {
+        const read = this.store.get<unknown>(key, info);
+        const vet = (v: CacheValue<unknown> | undefined) =>
+          v === undefined || !isTagged(v.data) ? (v as CacheValue<T> | undefined) : this.tags.vet<T>(v);
+        return isPromiseLike(read) ? Promise.resolve(read).then(vet) : vet(read);
+      };
+      return isPromiseLike(dropped) ? Promise.resolve(dropped).then(reread) : reread();
+    };
+    return isPromiseLike(vetted) ? Promise.resolve(vetted).then(again) : again(vetted);
   }
 
   /** The tags of a run: those its loader chose, else those it was started with. */
