@@ -54,6 +54,17 @@ export type CacheEvent =
       readonly key: string | undefined;
       readonly operation: CacheOperation;
       readonly error: CacheError;
+    }
+  /**
+   * The lock store (`createCache({ locks })`) failed or a lease was lost: on `acquire`, the loader ran under the
+   * in-process lock only (other processes may load the same key meanwhile); on `renew`, the lease may end before
+   * the loader does (`LEASE_LOST`: it ended); on `release`, the lock ends with its lease.
+   */
+  | {
+      readonly type: 'lock-error';
+      readonly key: string;
+      readonly operation: 'acquire' | 'renew' | 'release';
+      readonly error: CacheError;
     };
 
 /** The `type` of every {@link CacheEvent}. */
@@ -93,6 +104,10 @@ export interface CacheStats {
   readonly storeErrors: number;
   /** Times a circuit breaker inside the store opened. */
   readonly breakerOpened: number;
+  /** Loads that found the key's lock held by another process and waited for it (`createCache({ locks })`). */
+  readonly lockWaits: number;
+  /** Loads that ran under the in-process lock only, because the lock store failed (`lock-error` events). */
+  readonly lockFallbacks: number;
   /** Calls of `set` (loaders' writes are not counted here). */
   readonly sets: number;
   /** Calls of `delete`. */
@@ -120,6 +135,8 @@ export class Counters {
   refreshesSkipped = 0;
   storeErrors = 0;
   breakerOpened = 0;
+  lockWaits = 0;
+  lockFallbacks = 0;
   sets = 0;
   deletes = 0;
   clears = 0;
@@ -158,7 +175,12 @@ interface Subscription {
   readonly type: CacheEventType | undefined;
 }
 
-const ERROR_EVENTS: ReadonlySet<CacheEventType> = new Set(['loader-error', 'fail-safe', 'store-error']);
+const ERROR_EVENTS: ReadonlySet<CacheEventType> = new Set([
+  'loader-error',
+  'fail-safe',
+  'store-error',
+  'lock-error',
+]);
 const WARN_INTERVAL_MS = 10_000;
 
 /**

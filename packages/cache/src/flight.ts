@@ -1,4 +1,5 @@
-import { CacheError, type CacheKey } from '@cache/core';
+import { CacheError, type CacheKey, type Lease } from '@cache/core';
+import type { DistributedLock } from './distributed-lock.js';
 import type { LifetimeOptions } from './options.js';
 
 /** What a loader is told about the value it computes. */
@@ -52,6 +53,11 @@ export class Flight<T> {
   softTimedOut = false;
   /** The write of the loaded value while it is in progress (never rejects). Set by the cache. */
   writing: Promise<void> | undefined;
+  /** The lease this run holds on the key across processes (with `createCache({ locks })`), until released. */
+  lease: Lease | undefined;
+  /** The timer renewing {@link lease} while the loader runs. */
+  renewal: ReturnType<typeof setInterval> | undefined;
+  readonly #lock: DistributedLock | undefined;
 
   constructor(
     key: CacheKey,
@@ -59,8 +65,11 @@ export class Flight<T> {
     stale: T | undefined,
     hardTimeoutMs: number | undefined,
     onLate: LateResult<T> | undefined,
+    lock?: DistributedLock,
   ) {
     this.key = key;
+    this.#lock = lock;
+    const load = lock === undefined ? loader : lock.wrap(loader, this);
     const ctx: LoaderContext<T> = {
       key,
       signal: this.#controller.signal,
@@ -96,7 +105,7 @@ export class Flight<T> {
       }
       let result: T | PromiseLike<T>;
       try {
-        result = loader(ctx);
+        result = load(ctx);
       } catch (error) {
         result = Promise.reject(error);
       }
@@ -127,6 +136,14 @@ export class Flight<T> {
    */
   abort(reason: CacheError): void {
     this.#cut(reason);
+  }
+
+  /**
+   * Gives back the lease of the run across processes, if it holds one; called once the run is over (value
+   * written or not, loader failed, timed out, skipped, superseded or aborted), so no exit path keeps the lock.
+   */
+  release(): void {
+    this.#lock?.release(this as Flight<unknown>);
   }
 }
 

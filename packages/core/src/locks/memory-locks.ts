@@ -51,7 +51,7 @@ export class MemoryLocks implements LockStore {
     return this.#held.size;
   }
 
-  acquire(key: CacheKey, options: AcquireOptions): Promise<AcquireResult> {
+  acquire(key: CacheKey, options: AcquireOptions = {}): Promise<AcquireResult> {
     if (this.#closed) return Promise.reject(closed(this.label));
     const canonical = key.canonical;
     const held = this.#held.get(canonical);
@@ -137,8 +137,6 @@ function closed(label: string): CacheError {
 }
 
 /** A {@link MemoryLocks}: locks across the caches of one process. */
-export function memoryLocks(
-  options: { readonly label?: string; readonly now?: () => number } = {},
-): MemoryLocks {
+export function memoryLocks(options: MemoryLocksOptions = {}): MemoryLocks {
   return new MemoryLocks(options);
 }
