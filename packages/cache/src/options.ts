@@ -276,7 +276,9 @@ export function checkCacheOptions(options: CacheOptions): void {
       !(Number(locks.leaseMs) > 0) ||
       !(Number(locks.pollMs) > 0))
   ) {
-    throw invalid('createCache: locks must be a LockStore (acquire, renew, release, waitForRelease, leaseMs, pollMs)');
+    throw invalid(
+      'createCache: locks must be a LockStore (acquire, renew, release, waitForRelease, leaseMs, pollMs)',
+    );
   }
   for (const name of ['waitUntil', 'onEvent', 'now'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
