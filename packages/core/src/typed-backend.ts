@@ -193,6 +193,13 @@ export abstract class TypedBackend implements CacheBackend {
     }
     return pending.then(
       (read) => {
+        if (!Array.isArray(read) || read.length !== distinct.length) {
+          const error = new CacheError(
+            'PROTOCOL',
+            `readMany of "${this.label}" answered the wrong number of entries`,
+          );
+          return keys.map((key) => batchError(error, this.label, 'get', key));
+        }
         const now = this.#now();
         const decoded = read.map((result, i): BatchRead<T> => {
           if (result === undefined || CacheError.is(result)) return result;
@@ -235,7 +242,7 @@ export abstract class TypedBackend implements CacheBackend {
     if (typeof raw.writeMany !== 'function') return Promise.resolve(setEach(this, entries));
     const { last, slots } = lastEntries(entries);
     const now = this.#now();
-    const outcomes = new Array<BatchWrite>(last.length);
+    const outcomes = new Array<BatchWrite>(last.length).fill(undefined);
     const encoded: BatchEntry<Uint8Array>[] = [];
     const positions: number[] = [];
     last.forEach((entry, i) => {

@@ -193,7 +193,7 @@ export class MemoryBackend implements CacheBackend {
    * cannot be cloned or measured fails in its position only; every position of a key reports its last write.
    */
   setMany<T>(entries: readonly BatchEntry<T>[]): BatchWrite[] {
-    const outcomes = new Array<BatchWrite>(entries.length);
+    const outcomes = new Array<BatchWrite>(entries.length).fill(undefined);
     let failures = false;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i] as BatchEntry<T>;

@@ -1,4 +1,13 @@
-import { CacheError, CacheKey, CacheValue, DeleteStatus, getMany, type ReadInfo, setMany } from '@cache/core';
+import {
+  CacheError,
+  CacheKey,
+  CacheValue,
+  compose,
+  DeleteStatus,
+  getMany,
+  type ReadInfo,
+  setMany,
+} from '@cache/core';
 import { describe, expect, it } from 'vitest';
 import { memoryBackend } from '../src/index.js';
 
@@ -59,6 +68,19 @@ describe('memory batch operations', () => {
         { key: k('a'), value: new CacheValue('ok') },
       ]),
     ).toEqual([undefined, undefined]);
+  });
+
+  it('under a sequential composition, setMany reaches both memory tiers (every position answered)', async () => {
+    const near = memoryBackend({ maxEntries: 100, label: 'near' });
+    const far = memoryBackend({ maxEntries: 100, label: 'far' });
+    const tiers = compose(near, far, { writePolicy: 'sequential' });
+    const outcomes = await setMany(tiers, [
+      { key: k('a'), value: new CacheValue(1) },
+      { key: k('b'), value: new CacheValue(2) },
+    ]);
+    expect(outcomes).toEqual([undefined, undefined]);
+    expect(Object.keys(outcomes)).toEqual(['0', '1']);
+    expect(far.getMany([k('a'), k('b')]).map((r) => (r as CacheValue<number>).data)).toEqual([1, 2]);
   });
 
   it('deleteMany: sequential semantics for a repeated key', () => {

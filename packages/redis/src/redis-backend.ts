@@ -352,7 +352,7 @@ export class RedisBackend extends TypedBackend implements Backend {
   }
 
   #writeMany(entries: readonly BatchEntry<Uint8Array>[]): Promise<BatchWrite[]> {
-    const results = new Array<BatchWrite>(entries.length);
+    const results = new Array<BatchWrite>(entries.length).fill(undefined);
     const keys = entries.map((entry) => entry.key);
     const { redisKeys, at } = this.#encodeAll(keys, 'write', results);
     if (redisKeys.length === 0) return Promise.resolve(results);

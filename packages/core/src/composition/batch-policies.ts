@@ -162,9 +162,10 @@ export function readManyBoth<T>(
 function repairMany(pair: LayerPair, layer: LayerName, keys: readonly CacheKey[]): Awaitable<void> {
   if (keys.length === 0) return;
   return then(deleteMany(pair.layer(layer), keys), (statuses) => {
-    statuses.forEach((status, i) => {
+    for (let i = 0; i < keys.length; i++) {
+      const status = statuses[i];
       if (CacheError.is(status)) pair.report(status, layer, 'repair', keys[i] as CacheKey);
-    });
+    }
   });
 }
 
@@ -177,13 +178,14 @@ function repairMany(pair: LayerPair, layer: LayerName, keys: readonly CacheKey[]
 export function writeMany<T>(pair: LayerPair, entries: readonly BatchEntry<T>[]): Awaitable<BatchWrite[]> {
   if (pair.options.writePolicy === 'sequential') {
     return then(setMany(pair.l1, entries), (o1) => {
-      const results = new Array<BatchWrite>(entries.length);
+      const results = new Array<BatchWrite>(entries.length).fill(undefined);
       const stored: number[] = [];
-      o1.forEach((outcome, i) => {
+      for (let i = 0; i < entries.length; i++) {
+        const outcome = o1[i];
         if (CacheError.is(outcome)) {
           results[i] = pair.failure('set', (entries[i] as BatchEntry<T>).key, failedOf(outcome), undefined);
         } else stored.push(i);
-      });
+      }
       if (stored.length === 0) return results;
       return then(
         setMany(

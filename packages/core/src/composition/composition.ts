@@ -202,10 +202,10 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
     const written = writeMany(pair, last);
     const done = (outcomes: BatchWrite[]): BatchWrite[] => {
       if (pair.listeners.size > 0) {
-        outcomes.forEach((outcome, i) => {
+        for (let i = 0; i < last.length; i++) {
           const entry = last[i] as BatchEntry<T>;
-          if (outcome === undefined) pair.emit({ type: 'set', key: entry.key, value: entry.value });
-        });
+          if (outcomes[i] === undefined) pair.emit({ type: 'set', key: entry.key, value: entry.value });
+        }
       }
       return slots.map((slot) => outcomes[slot]);
     };
@@ -228,9 +228,10 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
     const deleted = removeMany(pair, distinct);
     const done = (statuses: BatchDelete[]): BatchDelete[] => {
       if (pair.listeners.size > 0) {
-        statuses.forEach((status, i) => {
+        for (let i = 0; i < distinct.length; i++) {
+          const status = statuses[i] as BatchDelete;
           if (!CacheError.is(status)) pair.emit({ type: 'delete', key: distinct[i] as CacheKey, status });
-        });
+        }
       }
       return spreadDeletes(statuses, slots);
     };

@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import {
   type Awaitable,
   BackendLabel,
+  type BatchDelete,
+  type BatchEntry,
+  type BatchRead,
+  type BatchWrite,
   type CacheBackend,
   CacheError,
   type CacheKey,
@@ -12,6 +16,8 @@ import {
   compose,
   type DeleteStatus,
   diagnostics,
+  distinctKeys,
+  getMany,
   isPromiseLike,
   type ReadInfo,
 } from '@cache/core';
@@ -19,7 +25,16 @@ import { RedisBackend } from '../redis-backend.js';
 import { classify } from '../redis-errors.js';
 import { busSettings } from './bus-target.js';
 import type { CoherenceErrorEvent, CoherenceOperation, CoherenceStats, TrustChange } from './events.js';
-import { type Channels, channelsFor, invalidationMessage, ownPrefix, parseInvalidation } from './messages.js';
+import {
+  allInvalidationMessage,
+  batchInvalidationMessages,
+  type Channels,
+  channelsFor,
+  invalidationMessage,
+  ownPrefix,
+  parseInvalidation,
+  prefixInvalidationMessage,
+} from './messages.js';
 import {
   type CoherentTiersOptions,
   type ResolvedCoherenceSettings,
@@ -170,6 +185,190 @@ export class CoherentTiers<
     return this.#writeThenPublish(key, 'delete', () => this.composition.delete(key));
   }
 
+  /**
+   * Reads every key: through the composition while L1 is trusted (L1 first, one batched L2 read for the misses),
+   * straight from the far tier in one batch while it is not. One position per key, as `get` would answer it.
+   */
+  getMany<T>(keys: readonly CacheKey[], infos?: readonly ReadInfo[]): Awaitable<BatchRead<T>[]> {
+    if (this.#trusted) return this.composition.getMany<T>(keys, infos);
+    this.#stats.bypassedReads += keys.length;
+    if (infos === undefined) return getMany<T>(this.#far, keys);
+    const inner: ReadInfo[] = keys.map(() => ({}));
+    const mark = (results: BatchRead<T>[]): BatchRead<T>[] => {
+      results.forEach((result, i) => {
+        if (result !== undefined && !CacheError.is(result)) {
+          (infos[i] as ReadInfo).source = BackendLabel.compose(
+            this.#farPath,
+            inner[i]?.source ?? this.#far.label,
+          );
+        }
+      });
+      return results;
+    };
+    const read = getMany<T>(this.#far, keys, inner);
+    return isPromiseLike(read) ? Promise.resolve(read).then(mark) : mark(read);
+  }
+
+  /**
+   * Writes every entry through the composition (one batch per layer), then publishes the invalidations of all
+   * the keys in batched messages (up to 256 keys each). A position holds its write's error, or, when the write
+   * succeeded but the invalidations could not be published, that publish error (other processes may keep their
+   * old copies until they expire), as `set` would reject.
+   */
+  async setMany<T>(entries: readonly BatchEntry<T>[]): Promise<BatchWrite[]> {
+    return this.#batchThenPublish(
+      entries.map((entry) => entry.key),
+      'set',
+      () => this.composition.setMany(entries),
+    );
+  }
+
+  /** Deletes every key from every layer (one batch per layer), then publishes the invalidations like `setMany`. */
+  async deleteMany(keys: readonly CacheKey[]): Promise<BatchDelete[]> {
+    return this.#batchThenPublish(keys, 'delete', () => this.composition.deleteMany(keys));
+  }
+
+  async #batchThenPublish<R>(
+    keys: readonly CacheKey[],
+    operation: CacheOperation,
+    write: () => Awaitable<(R | CacheError)[]>,
+  ): Promise<(R | CacheError)[]> {
+    let results: (R | CacheError)[];
+    try {
+      results = await write();
+    } catch (error) {
+      results = keys.map(() =>
+        CacheError.wrap(error, 'BACKEND', `${operation} failed in "${this.label}"`, {
+          backend: this.label,
+          operation,
+        }),
+      );
+    }
+    if (keys.length === 0) return results;
+    // Failed writes are announced too (they may have reached Redis, after a timeout say), as for single writes.
+    const messages = batchInvalidationMessages(this.instanceId, distinctKeys(keys).keys);
+    const failure = await this.#publishAll(messages, operation);
+    if (failure === undefined) return results;
+    let wrote = false;
+    const published = results.map((result, i) => {
+      if (CacheError.is(result)) return result;
+      wrote = true;
+      return this.#publishError(
+        keys[i] as CacheKey,
+        operation,
+        failure,
+        `${operation} reached the cache, but its invalidation could not be published, so other processes may ` +
+          'keep their old copy until it expires',
+      );
+    });
+    if (!wrote) {
+      this.#reportPublishOutage(
+        'publish',
+        this.#publishError(
+          undefined,
+          operation,
+          failure,
+          `${operation} failed, and its invalidations could not be published either`,
+        ),
+      );
+    }
+    return published;
+  }
+
+  /** Publishes `messages` on the invalidation channel; resolves with the first failure, if any. */
+  async #publishAll(messages: readonly string[], operation: CacheOperation): Promise<unknown> {
+    if (this.#closed) return new CacheError('CLOSED', `${this.label}: closed`, { operation });
+    const outcomes = await Promise.all(
+      messages.map((message) =>
+        this.#publisher.publish(this.channels.invalidations, message).then(
+          () => {
+            this.#stats.published++;
+            this.#published();
+            return undefined;
+          },
+          (error: unknown) => error ?? new Error('publish failed'),
+        ),
+      ),
+    );
+    return outcomes.find((outcome) => outcome !== undefined);
+  }
+
+  /**
+   * Removes every entry whose key prefix starts with `prefix` (`""`: every entry of the far `RedisBackend`'s
+   * namespace) from Redis and from this process's L1, then tells every other process to drop its L1 copies under
+   * that prefix. Resolves once Redis and L1 are cleared and the message is published: from then on, other
+   * processes stop serving those copies within `maxStalenessMs`. Rejects when a tier could not be cleared, or
+   * when the message could not be published (other processes may keep their copies until they expire).
+   */
+  async clearPrefix(prefix: string): Promise<void> {
+    if (typeof prefix !== 'string') {
+      throw new CacheError('INVALID_OPTIONS', `${this.label}: clearPrefix needs a string prefix`, {
+        backend: this.label,
+        operation: 'clear',
+      });
+    }
+    await this.#clearThenPublish(
+      () => this.composition.clearPrefix(prefix),
+      prefixInvalidationMessage(this.instanceId, prefix),
+      'cleared',
+    );
+  }
+
+  /**
+   * Removes every entry: the far `RedisBackend`'s whole namespace (it needs one) and every process's L1. The same
+   * as `clearPrefix("")`.
+   */
+  clear(): Promise<void> {
+    return this.clearPrefix('');
+  }
+
+  /**
+   * Drops every L1 copy, in this process and, through the channel, in every other one; Redis keeps its entries.
+   * Resolves once this L1 is cleared and the message published; rejects like {@link clearPrefix}.
+   */
+  async invalidateAll(): Promise<void> {
+    await this.#clearThenPublish(
+      () => (this.composition as Composition<ClearableBackend, CacheBackend>).invalidateAll(),
+      allInvalidationMessage(this.instanceId),
+      'dropped',
+    );
+  }
+
+  async #clearThenPublish(clear: () => Promise<void>, message: string, what: string): Promise<void> {
+    let clearFailure: { error: unknown } | undefined;
+    try {
+      await clear();
+    } catch (error) {
+      clearFailure = { error };
+    }
+    // Published even when clearing failed: part of it may have been done, and other processes must not keep
+    // serving what is gone.
+    const failure = await this.#publishAll([message], 'clear');
+    if (clearFailure !== undefined) {
+      if (failure !== undefined) {
+        this.#reportPublishOutage(
+          'publish',
+          this.#publishError(
+            undefined,
+            'clear',
+            failure,
+            'clear failed, and its message could not be published either',
+          ),
+        );
+      }
+      throw clearFailure.error;
+    }
+    if (failure !== undefined) {
+      throw this.#publishError(
+        undefined,
+        'clear',
+        failure,
+        `the entries were ${what} here, but the message could not be published, so other processes may keep ` +
+          'their copies until they expire',
+      );
+    }
+  }
+
   async #writeThenPublish<R>(
     key: CacheKey,
     operation: CacheOperation,
@@ -224,14 +423,19 @@ export class CoherentTiers<
     }
   }
 
-  #publishError(key: CacheKey, operation: CacheOperation, error: unknown, what: string): CacheError {
+  #publishError(
+    key: CacheKey | undefined,
+    operation: CacheOperation,
+    error: unknown,
+    what: string,
+  ): CacheError {
     if (CacheError.is(error) && error.code === 'CLOSED') return error;
     const reason = error instanceof Error ? error.message : String(error);
     return new CacheError(classify(error), `${this.label}: ${what}: ${reason}`, {
       cause: error,
-      key: key.canonical,
       backend: this.label,
       operation,
+      ...(key === undefined ? {} : { key: key.canonical }),
     });
   }
 
@@ -333,7 +537,20 @@ export class CoherentTiers<
       this.#dropAll();
       return;
     }
-    const { key } = parsed;
+    if (parsed.kind === 'prefix') {
+      this.composition
+        .invalidatePrefix(parsed.prefix)
+        .catch((error: unknown) => this.#failedDrop('clear', error, undefined));
+      return;
+    }
+    if (parsed.kind === 'keys') {
+      for (const key of parsed.keys) this.#invalidate(key);
+      return;
+    }
+    this.#invalidate(parsed.key);
+  }
+
+  #invalidate(key: CacheKey): void {
     try {
       const dropped = this.composition.invalidate(key);
       if (isPromiseLike(dropped)) {

@@ -27,14 +27,60 @@ export function invalidationMessage(instanceId: string, key: CacheKey): string {
   return `{"v":1,"from":${JSON.stringify(instanceId)},"key":${key.canonical}}`;
 }
 
+/** Most keys in one batched invalidation message, and most characters of keys: a large batch takes several. */
+export const MAX_KEYS_PER_MESSAGE = 256;
+const MAX_KEY_CHARS_PER_MESSAGE = 64 * 1024;
+
+/**
+ * The invalidations of `keys` in as few messages as fit the bounds: `{"v":1,"from":"<id>","keys":[<canonical>,
+ * ...]}`. A receiver that only knows the single-key form drops its whole L1 on such a message (it cannot name the
+ * key), so mixing versions costs evictions, never a stale copy.
+ */
+export function batchInvalidationMessages(instanceId: string, keys: readonly CacheKey[]): string[] {
+  const head = `{"v":1,"from":${JSON.stringify(instanceId)},"keys":[`;
+  const messages: string[] = [];
+  let parts: string[] = [];
+  let chars = 0;
+  for (const key of keys) {
+    const canonical = key.canonical;
+    if (
+      parts.length > 0 &&
+      (parts.length >= MAX_KEYS_PER_MESSAGE || chars + canonical.length > MAX_KEY_CHARS_PER_MESSAGE)
+    ) {
+      messages.push(`${head}${parts.join(',')}]}`);
+      parts = [];
+      chars = 0;
+    }
+    parts.push(canonical);
+    chars += canonical.length;
+  }
+  if (parts.length > 0) messages.push(`${head}${parts.join(',')}]}`);
+  return messages;
+}
+
+/**
+ * Every L1 copy of a key whose prefix starts with `prefix` is dropped: `{"v":1,"from":"<id>","prefix":"..."}`
+ * (sent after a namespace was cleared).
+ */
+export function prefixInvalidationMessage(instanceId: string, prefix: string): string {
+  return `{"v":1,"from":${JSON.stringify(instanceId)},"prefix":${JSON.stringify(prefix)}}`;
+}
+
+/** Every L1 copy is dropped: `{"v":1,"from":"<id>","all":true}`. */
+export function allInvalidationMessage(instanceId: string): string {
+  return `{"v":1,"from":${JSON.stringify(instanceId)},"all":true}`;
+}
+
 /** The start of every message `instanceId` publishes, to skip its own messages without parsing them. */
 export function ownPrefix(instanceId: string): string {
   return `{"v":1,"from":${JSON.stringify(instanceId)},`;
 }
 
-/** A message understood: one key to drop, or every L1 copy. */
+/** A message understood: one key to drop, several, every key under a prefix, or every L1 copy. */
 export type Invalidation =
   | { readonly kind: 'key'; readonly from: string; readonly key: CacheKey }
+  | { readonly kind: 'keys'; readonly from: string; readonly keys: readonly CacheKey[] }
+  | { readonly kind: 'prefix'; readonly from: string; readonly prefix: string }
   | { readonly kind: 'all'; readonly from: string };
 
 function keyFromCanonical(flat: unknown): CacheKey {
@@ -54,11 +100,26 @@ function keyFromCanonical(flat: unknown): CacheKey {
 
 /** Parses an invalidation message; throws on anything malformed. */
 export function parseInvalidation(message: string): Invalidation {
-  const parsed = JSON.parse(message) as { v?: unknown; from?: unknown; key?: unknown; all?: unknown };
+  const parsed = JSON.parse(message) as {
+    v?: unknown;
+    from?: unknown;
+    key?: unknown;
+    keys?: unknown;
+    prefix?: unknown;
+    all?: unknown;
+  };
   if (typeof parsed !== 'object' || parsed === null || parsed.v !== 1 || typeof parsed.from !== 'string') {
     throw new Error('not a version 1 invalidation message');
   }
   if (parsed.all === true) return { kind: 'all', from: parsed.from };
+  if (parsed.keys !== undefined) {
+    if (!Array.isArray(parsed.keys)) throw new Error('keys is not an array');
+    return { kind: 'keys', from: parsed.from, keys: parsed.keys.map(keyFromCanonical) };
+  }
+  if (parsed.prefix !== undefined) {
+    if (typeof parsed.prefix !== 'string') throw new Error('prefix is not a string');
+    return { kind: 'prefix', from: parsed.from, prefix: parsed.prefix };
+  }
   return { kind: 'key', from: parsed.from, key: keyFromCanonical(parsed.key) };
 }
 
