@@ -37,7 +37,8 @@ export function notModified(request: RequestHeaders, headers: HeaderList): boole
   const ims = request.get('if-modified-since');
   if (ims !== null) {
     const since = parseHttpDate(ims);
-    const lastModified = parseHttpDate(getHeader(headers, 'last-modified'));
+    // Without Last-Modified, the stored response's Date is the latest it can have changed (RFC 9110 section 13.1.3).
+    const lastModified = parseHttpDate(getHeader(headers, 'last-modified') ?? getHeader(headers, 'date'));
     if (since === undefined || lastModified === undefined) return false;
     return lastModified <= since;
   }

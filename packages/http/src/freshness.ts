@@ -1,6 +1,7 @@
 import { type Directives, deltaSeconds, parseCacheControl } from './cache-control.js';
 import { getHeader, getHeaderLines, type HeaderList } from './headers.js';
 import { parseHttpDate } from './http-date.js';
+import { parseTargetedField } from './structured-field.js';
 import type { StoredResponse } from './stored-response.js';
 
 /** Status codes a cache may give heuristic freshness to (RFC 9110 section 15.1). */
@@ -27,8 +28,8 @@ export function responseDirectives(
   for (const field of targeted) {
     const lines = getHeaderLines(headers, field);
     if (lines.length === 0) continue;
-    const parsed = parseCacheControl(lines);
-    if (parsed.map.size > 0) return { cc: parsed, targeted: true };
+    const parsed = parseTargetedField(lines);
+    if (parsed !== undefined && parsed.map.size > 0) return { cc: parsed, targeted: true };
   }
   return { cc: parseCacheControl(getHeaderLines(headers, 'cache-control')), targeted: false };
 }

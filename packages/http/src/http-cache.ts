@@ -5,11 +5,19 @@ import { type Directives, deltaSeconds, parseCacheControl } from './cache-contro
 import { type CacheStatus, type ForwardReason, formatCacheName, formatCacheStatus } from './cache-status.js';
 import { isConditional, NOT_IN_304, notModified, updateHeaders, validators } from './conditional.js';
 import { createFlights } from './flights.js';
-import { currentAgeMs, type FreshnessSettings, factsOf, type ResponseFacts } from './freshness.js';
+import {
+  currentAgeMs,
+  type FreshnessSettings,
+  factsOf,
+  hasExplicitFreshness,
+  type ResponseFacts,
+  responseDirectives,
+} from './freshness.js';
 import { getHeader, type HeaderList, withoutHeaders, withoutHopByHop } from './headers.js';
 import { type HttpCacheOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import type { CacheResponse, Handled, Origin, OriginResponse, RequestChanges } from './origin.js';
 import type { CacheRequest } from './policy/request.js';
+import { type ByteRange, requestedRange } from './range.js';
 import { storability } from './storability.js';
 import { checkResource, type StoredResource, type StoredResponse } from './stored-response.js';
 import { varyMatches, varyNames, varyValues } from './vary.js';
@@ -152,11 +160,55 @@ export class HttpCache {
   // ── methods other than GET and HEAD ───────────────────────────────────────────────────────────────────────
 
   async #otherMethod(request: CacheRequest, origin: Origin): Promise<Handled> {
+    const requestTime = this.#o.now();
     const res = await origin(NO_CHANGES);
+    const responseTime = this.#o.now();
+    const status = { hit: false, fwd: 'method', fwdStatus: res.status } as const;
     if (!SAFE_METHODS.has(request.method) && res.status >= 200 && res.status < 400) {
       await this.#invalidateFor(request, res.headers);
     }
-    return { response: this.#pass(res, res.body, { hit: false, fwd: 'method', fwdStatus: res.status }) };
+    if (request.method === 'POST' && this.#describesTarget(request, res)) {
+      // RFC 9111 section 3 / RFC 9110 section 9.3.3: a POST response with explicit freshness whose
+      // Content-Location is the target URI is a representation of it, reusable for later GETs.
+      const asGet: CacheRequest = { method: 'GET', url: request.url, headers: request.headers };
+      const admitted = await this.#admit(
+        asGet,
+        this.key(asGet),
+        'uri-miss',
+        res,
+        requestTime,
+        responseTime,
+        undefined,
+      );
+      const response = admitted.handled.response;
+      return {
+        response: {
+          ...response,
+          headers: response.headers.map(([n, v]) => [
+            n,
+            n === 'Cache-Status'
+              ? formatCacheStatus(this.#name, { ...response.cacheStatus, fwd: 'method' })
+              : v,
+          ]),
+        },
+      };
+    }
+    return { response: this.#pass(res, res.body, status) };
+  }
+
+  #describesTarget(request: CacheRequest, res: OriginResponse): boolean {
+    if (res.status < 200 || res.status > 299) return false;
+    const location = getHeader(res.headers, 'content-location');
+    if (location === undefined) return false;
+    let url: URL;
+    try {
+      url = new URL(location, request.url);
+    } catch {
+      return false;
+    }
+    if (url.href !== request.url.href) return false;
+    const { cc } = responseDirectives(res.headers, this.#o.targetedCacheControl);
+    return hasExplicitFreshness(res.headers, cc);
   }
 
   /** RFC 9111 section 4.4: the target URI, and `Location` / `Content-Location` on the same origin. */
@@ -454,6 +506,10 @@ export class HttpCache {
         cacheStatus: status,
       };
     }
+    if (stored.status === 200) {
+      const range = requestedRange(request.headers, stored.headers, stored.body.byteLength);
+      if (range !== undefined) return partial(request, stored, headers, range, status);
+    }
     return {
       status: stored.status,
       statusText: stored.statusText,
@@ -550,6 +606,28 @@ function refreshed(
     headers: updateHeaders(stale.headers, withoutHopByHop(res.headers)),
     requestTime,
     responseTime,
+  };
+}
+
+const LENGTH = new Set(['content-length', 'content-range']);
+
+/** A 206 answer with one range of a complete stored body. */
+function partial(
+  request: CacheRequest,
+  stored: StoredResponse,
+  headers: Array<[string, string]>,
+  range: ByteRange,
+  status: CacheStatus,
+): CacheResponse {
+  const out = withoutHeaders(headers, LENGTH);
+  out.push(['Content-Range', `bytes ${range.start}-${range.end}/${stored.body.byteLength}`]);
+  out.push(['Content-Length', String(range.end - range.start + 1)]);
+  return {
+    status: 206,
+    statusText: 'Partial Content',
+    headers: out,
+    body: request.method === 'HEAD' ? null : stored.body.subarray(range.start, range.end + 1),
+    cacheStatus: status,
   };
 }
 

@@ -14,19 +14,33 @@ export function varyNames(headers: HeaderList): string[] | '*' {
   return names;
 }
 
-/** A request field's value normalised for comparison: whitespace around list commas and runs of spaces folded. */
-function normalise(value: string | null): string | null {
+/** Content-negotiation fields whose members are case-insensitive and whose order carries no meaning (q-values do). */
+const UNORDERED = new Set(['accept', 'accept-language', 'accept-encoding', 'accept-charset']);
+
+/**
+ * A request field's value normalised for comparison: whitespace around list commas and runs of spaces folded;
+ * for the negotiation fields, members lower-cased and sorted.
+ */
+function normalise(name: string, value: string | null): string | null {
   if (value === null) return null;
-  return value
-    .split(',')
-    .map((part) => part.trim().replace(/[ \t]+/g, ' '))
+  const parts = value.split(',').map((part) =>
+    part
+      .trim()
+      .replace(/[ \t]*;[ \t]*/g, ';')
+      .replace(/[ \t]+/g, ' '),
+  );
+  if (!UNORDERED.has(name)) return parts.join(',');
+  return parts
+    .map((p) => p.toLowerCase())
+    .filter((p) => p !== '')
+    .sort()
     .join(',');
 }
 
 /** The request's values of `names`, as stored beside a response for later matching. */
 export function varyValues(names: readonly string[], request: RequestHeaders): Record<string, string | null> {
   const values: Record<string, string | null> = {};
-  for (const name of names) values[name] = normalise(request.get(name));
+  for (const name of names) values[name] = normalise(name, request.get(name));
   return values;
 }
 
@@ -37,7 +51,7 @@ export function varyMatches(
 ): boolean {
   if (stored === undefined) return true;
   for (const name in stored) {
-    if (normalise(request.get(name)) !== stored[name]) return false;
+    if (normalise(name, request.get(name)) !== stored[name]) return false;
   }
   return true;
 }

@@ -18,7 +18,13 @@ export function nodeRequest(req: IncomingMessage): CacheRequest {
   } catch {
     url = new URL(req.url ?? '/', 'http://localhost');
   }
-  return { method: (req.method ?? 'GET').toUpperCase(), url, headers: nodeRequestHeaders(req.headers) };
+  // A copy: the middleware adds validators to req.headers for the handler, and the cache must still see the
+  // request the client sent.
+  return {
+    method: (req.method ?? 'GET').toUpperCase(),
+    url,
+    headers: nodeRequestHeaders({ ...req.headers }),
+  };
 }
 
 /** Sends the cache's answer through the prototype's methods (the handler's are captured). */
