@@ -6,7 +6,7 @@ import { memoryBackend } from '@cache/memory';
 import type { Dispatcher } from 'undici';
 import { interceptors } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type UndiciCacheStore, undiciCacheStore } from '../src/undici/index.js';
+import { type UndiciCacheStore, type UndiciCacheValue, undiciCacheStore } from '../src/undici/index.js';
 import { binaryBody, cachingAgent, fetchVia, type Origin, startOrigin } from './undici-helpers.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -167,7 +167,7 @@ describe('undiciCacheStore over memory, through the interceptor', () => {
 
 describe('undiciCacheStore contract', () => {
   const key = { origin: 'http://example.test', method: 'GET', path: '/a?b=c', headers: {} };
-  const value = {
+  const value: UndiciCacheValue = {
     statusCode: 200,
     statusMessage: 'OK',
     headers: { 'content-type': 'text/plain' },
@@ -214,6 +214,38 @@ describe('undiciCacheStore contract', () => {
     expect(store.get(key)).toBeUndefined();
   });
 
+  it('a delete while a write is between its read and its write drops the variants read, keeps the new response', async () => {
+    const memory = memoryBackend({ maxEntries: 10 });
+    let release: () => void = () => undefined;
+    let holdReads = false;
+    // The memory backend, with reads held back on demand: the window a Redis round trip leaves open.
+    const slow = {
+      label: 'slow',
+      get: <T>(k: CacheKey) => {
+        if (!holdReads) return memory.get<T>(k);
+        return new Promise<void>((resolve) => {
+          release = resolve;
+        }).then(() => memory.get<T>(k));
+      },
+      set: <T>(k: CacheKey, v: import('@cache/core').CacheValue<T>) => memory.set(k, v),
+      delete: (k: CacheKey) => memory.delete(k),
+    };
+    const store = undiciCacheStore({ backend: slow });
+    const en = { ...key, headers: { 'accept-language': 'en' } };
+    const fr = { ...key, headers: { 'accept-language': 'fr' } };
+    await write(store, Buffer.from('old en'), en, { ...value, vary: { 'accept-language': 'en' } });
+    holdReads = true;
+    const stream = store.createWriteStream(fr, { ...value, vary: { 'accept-language': 'fr' } });
+    stream?.end(Buffer.from('new fr'));
+    await new Promise((resolve) => setImmediate(resolve));
+    store.delete({ ...key, method: 'POST' });
+    release();
+    await store.flush();
+    holdReads = false;
+    expect(store.get(en)).toBeUndefined();
+    expect(Buffer.concat((store.get(fr) as { body: Buffer[] }).body).toString()).toBe('new fr');
+  });
+
   it('rejects bad options with INVALID_OPTIONS', () => {
     const backend = memoryBackend({ maxEntries: 10 });
     for (const options of [
@@ -246,6 +278,7 @@ describe('undiciCacheStore contract', () => {
     expect(store.delete(key)).toBeUndefined();
     expect(errors.map((e) => [e.code, e.operation])).toEqual([
       ['CONNECTION', 'get'],
+      ['CONNECTION', 'get'], // the write reads the entry first; it still tries to write when that fails
       ['CONNECTION', 'set'],
       ['CONNECTION', 'delete'],
     ]);

@@ -47,6 +47,8 @@ export class UndiciCacheStore implements UndiciStoreContract {
   /** Entry data this store wrote or already checked: an in-process backend hands the same objects back. */
   readonly #trusted = new WeakSet<object>();
   readonly #pending = new Set<Promise<void>>();
+  /** Writes between their read and their write, by store key: a delete in between marks them. */
+  readonly #committing = new Map<string, Set<{ deleted: boolean }>>();
 
   constructor(options: UndiciCacheStoreOptions) {
     this.#options = resolveUndiciCacheStoreOptions(options);
@@ -111,7 +113,10 @@ export class UndiciCacheStore implements UndiciStoreContract {
   delete(key: UndiciCacheKey): void | Promise<void> {
     let deleted: Awaitable<unknown>;
     try {
-      deleted = this.backend.delete(this.#storeKey(key));
+      const storeKey = this.#storeKey(key);
+      const committing = this.#committing.get(storeKey.canonical);
+      if (committing !== undefined) for (const commit of committing) commit.deleted = true;
+      deleted = this.backend.delete(storeKey);
     } catch (error) {
       this.#report(error, 'delete', key);
       return;
@@ -170,11 +175,44 @@ export class UndiciCacheStore implements UndiciStoreContract {
     return found === undefined ? undefined : toGetResult(found);
   }
 
-  /** Reads the URL's entry, puts `stored` first among its variants and writes the entry back. */
+  /**
+   * Reads the URL's entry, puts `stored` first among its variants and writes the entry back. A delete of the URL
+   * between the read and the write (an unsafe request, in this process) drops the variants read: only `stored`
+   * is written, as if the write had read after the delete.
+   */
   #commit(storeKey: CacheKey, key: UndiciCacheKey, stored: StoredResponse): Awaitable<void> {
+    const id = storeKey.canonical;
+    const commit = { deleted: false };
+    let committing = this.#committing.get(id);
+    if (committing === undefined) this.#committing.set(id, (committing = new Set()));
+    committing.add(commit);
+    const done = (): void => {
+      committing.delete(commit);
+      if (committing.size === 0 && this.#committing.get(id) === committing) this.#committing.delete(id);
+    };
+    let result: Awaitable<void>;
+    try {
+      result = this.#readAndWrite(storeKey, key, stored, commit);
+    } catch (error) {
+      done();
+      throw error;
+    }
+    if (!isPromiseLike(result)) {
+      done();
+      return result;
+    }
+    return Promise.resolve(result).finally(done);
+  }
+
+  #readAndWrite(
+    storeKey: CacheKey,
+    key: UndiciCacheKey,
+    stored: StoredResponse,
+    commit: { readonly deleted: boolean },
+  ): Awaitable<void> {
     const write = (current: CacheValue<unknown> | undefined): Awaitable<void> => {
       let variants: readonly StoredResponse[] = [];
-      if (current !== undefined) {
+      if (current !== undefined && !commit.deleted) {
         try {
           variants = readStoredResponses(current.data, this.#trusted);
         } catch (error) {
