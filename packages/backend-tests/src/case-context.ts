@@ -146,6 +146,11 @@ export class CaseContext {
     await raw.write(key, value);
   }
 
+  /** Records `key` as written by the test (for writes the context does not make itself), so it is cleaned up. */
+  remember(key: CacheKey): void {
+    this.#remember(key);
+  }
+
   #remember(key: CacheKey): void {
     if (!this.#written.has(key.canonical)) this.#written.set(key.canonical, key);
   }

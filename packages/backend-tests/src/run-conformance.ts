@@ -2,6 +2,7 @@ import { CacheError, type CacheBackend, type CacheKey } from '@cache/core';
 import { ConformanceFailure } from './assert.js';
 import { CaseContext, type ResolvedCapabilities, resolveCapabilities } from './case-context.js';
 import { basicCases } from './cases/basic.js';
+import { batchCases } from './cases/batch.js';
 import type { CaseFactory } from './cases/case-definition.js';
 import { concurrencyCases } from './cases/concurrency.js';
 import { dataCases } from './cases/data.js';
@@ -30,6 +31,7 @@ export interface ConformanceCase {
 
 const FACTORIES: readonly CaseFactory[] = [
   basicCases,
+  batchCases,
   metadataCases,
   expiryCases,
   keyCases,
