@@ -12,8 +12,8 @@ import type { Flight } from './flight.js';
 
 /**
  * The `diagnostics_channel` channels (`cache:operation`, `cache:operation:sample`, `cache:load`), looked up once;
- * `undefined` where the runtime has none. Every use checks `hasSubscribers` first, so nobody listening costs two
- * boolean reads.
+ * `undefined` where the runtime has none. Every use checks for subscribers first, so nobody listening costs two
+ * boolean reads on the hot path.
  */
 export const channels: Diagnostics | undefined = diagnostics();
 
@@ -34,8 +34,9 @@ export function operationTracing(): Tracing<OperationContext> | undefined {
   if (channels === undefined) return undefined;
   const every = channels.operation;
   const sample = channels.operationSample;
-  const sampled = sample.hasSubscribers && --countdown <= 0 && takeSample();
-  if (every.hasSubscribers) return sampled ? both(every, sample) : every;
+  // `start` only: the whole channel's `hasSubscribers` reads five channels (see `Tracing.start`).
+  const sampled = sample.start.hasSubscribers && --countdown <= 0 && takeSample();
+  if (every.start.hasSubscribers) return sampled ? both(every, sample) : every;
   return sampled ? sample : undefined;
 }
 
@@ -64,6 +65,7 @@ function both(
 ): Tracing<OperationContext> {
   return {
     hasSubscribers: true,
+    start: every.start,
     tracePromise: (fn, context) => every.tracePromise(() => sample.tracePromise(fn, context), context),
     traceSync: (fn, context) => every.traceSync(() => sample.traceSync(fn, context), context),
   };

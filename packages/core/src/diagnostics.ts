@@ -6,6 +6,9 @@
  * Four tracing channels (start / end / asyncStart / asyncEnd / error, see Node's `TracingChannel`) and one plain
  * channel for point events. Contexts carry the key's canonical string: subscribers decide whether to record it.
  *
+ * Subscribers of `cache:operation` and `cache:operation:sample` must handle `start`: producers check only that
+ * channel, to keep an unobserved call cheap.
+ *
  * Two ways to watch operations, at two prices:
  * - `cache:operation` traces every operation: what spans need, and it costs every call a trace.
  * - `cache:operation:sample` traces a sample of them (see {@link OPERATION_SAMPLING}), for latency histograms;
@@ -125,6 +128,12 @@ export type DiagnosticsEvent =
 /** The part of Node's `TracingChannel` the packages use. */
 export interface Tracing<C extends object> {
   readonly hasSubscribers: boolean;
+  /**
+   * Its `start` channel. On the hot path (`cache:operation`, `cache:operation:sample`) producers check only
+   * `start.hasSubscribers`, one getter instead of five: a subscriber of those channels must handle `start` (a
+   * no-op handler is enough).
+   */
+  readonly start: { readonly hasSubscribers: boolean };
   tracePromise<T>(fn: () => Promise<T>, context: C): Promise<T>;
   traceSync<T>(fn: () => T, context: C): T;
 }
