@@ -21,7 +21,14 @@ import type {
   UndiciGetResult,
   UndiciStoreContract,
 } from './undici-types.js';
-import { entryInstants, findVariant, withVariant } from './variants.js';
+import { entryInstants, findVariant, matches, withVariant } from './variants.js';
+
+/** A response between the read and the write of its entry. */
+interface Commit {
+  /** Set by a delete of the URL: the variants read before it must not be written back, nor this one served. */
+  deleted: boolean;
+  readonly stored: StoredResponse;
+}
 
 /** Version of the entry layout, as `CacheKey.version`: bumping it orphans entries of an older layout. */
 const LAYOUT_VERSION = 1;
@@ -47,8 +54,11 @@ export class UndiciCacheStore implements UndiciStoreContract {
   /** Entry data this store wrote or already checked: an in-process backend hands the same objects back. */
   readonly #trusted = new WeakSet<object>();
   readonly #pending = new Set<Promise<void>>();
-  /** Writes between their read and their write, by store key: a delete in between marks them. */
-  readonly #committing = new Map<string, Set<{ deleted: boolean }>>();
+  /**
+   * Responses being written (their entry read, not yet written back), by store key. This process answers from
+   * them until the write lands, as undici's memory store would; a delete of the URL marks them deleted.
+   */
+  readonly #committing = new Map<string, Set<Commit>>();
 
   constructor(options: UndiciCacheStoreOptions) {
     this.#options = resolveUndiciCacheStoreOptions(options);
@@ -59,7 +69,12 @@ export class UndiciCacheStore implements UndiciStoreContract {
   get(key: UndiciCacheKey): UndiciGetResult | Promise<UndiciGetResult | undefined> | undefined {
     let read: Awaitable<CacheValue<unknown> | undefined>;
     try {
-      read = this.backend.get<unknown>(this.#storeKey(key));
+      const storeKey = this.#storeKey(key);
+      if (this.#committing.size > 0) {
+        const pending = this.#pendingAnswer(storeKey, key);
+        if (pending !== undefined) return pending;
+      }
+      read = this.backend.get<unknown>(storeKey);
     } catch (error) {
       return this.#report(error, 'get', key);
     }
@@ -163,6 +178,19 @@ export class UndiciCacheStore implements UndiciStoreContract {
     return storeKey;
   }
 
+  /** The newest response being written for the URL of `key` that answers it, unless a delete came after. */
+  #pendingAnswer(storeKey: CacheKey, key: UndiciCacheKey): UndiciGetResult | undefined {
+    const commits = this.#committing.get(storeKey.canonical);
+    if (commits === undefined) return undefined;
+    let found: StoredResponse | undefined;
+    const now = this.#options.now();
+    for (const commit of commits) {
+      if (!commit.deleted && commit.stored.deleteAt > now && matches(commit.stored, key))
+        found = commit.stored;
+    }
+    return found === undefined ? undefined : toGetResult(found);
+  }
+
   #answer(value: CacheValue<unknown> | undefined, key: UndiciCacheKey): UndiciGetResult | undefined {
     if (value === undefined) return undefined;
     let variants: readonly StoredResponse[];
@@ -177,12 +205,12 @@ export class UndiciCacheStore implements UndiciStoreContract {
 
   /**
    * Reads the URL's entry, puts `stored` first among its variants and writes the entry back. A delete of the URL
-   * between the read and the write (an unsafe request, in this process) drops the variants read: only `stored`
-   * is written, as if the write had read after the delete.
+   * in this process before the write (an unsafe request) cancels it: written back, the variants read would come
+   * back to life, and `stored` itself ended before the delete.
    */
   #commit(storeKey: CacheKey, key: UndiciCacheKey, stored: StoredResponse): Awaitable<void> {
     const id = storeKey.canonical;
-    const commit = { deleted: false };
+    const commit: Commit = { deleted: false, stored };
     let committing = this.#committing.get(id);
     if (committing === undefined) this.#committing.set(id, (committing = new Set()));
     committing.add(commit);
@@ -208,11 +236,13 @@ export class UndiciCacheStore implements UndiciStoreContract {
     storeKey: CacheKey,
     key: UndiciCacheKey,
     stored: StoredResponse,
-    commit: { readonly deleted: boolean },
+    commit: Commit,
   ): Awaitable<void> {
     const write = (current: CacheValue<unknown> | undefined): Awaitable<void> => {
+      // Deleted since the body ended: the delete came after this write, so it removes it too.
+      if (commit.deleted) return;
       let variants: readonly StoredResponse[] = [];
-      if (current !== undefined && !commit.deleted) {
+      if (current !== undefined) {
         try {
           variants = readStoredResponses(current.data, this.#trusted);
         } catch (error) {
