@@ -1,5 +1,5 @@
 import { type Cache, createCache } from '@cache/cache';
-import { CacheError, type CacheKey } from '@cache/core';
+import { CacheError, CacheKey } from '@cache/core';
 import { type Body, collect, drain } from './body.js';
 import { type Directives, deltaSeconds, parseCacheControl } from './cache-control.js';
 import { type CacheStatus, type ForwardReason, formatCacheName, formatCacheStatus } from './cache-status.js';
@@ -82,11 +82,16 @@ export class HttpCache {
     return this.#cache;
   }
 
-  /** The cache key of a request. */
+  /** The key a request's responses are stored at (the namespace as prefix), as the store sees it. */
   key(request: CacheRequest): CacheKey {
+    return this.#cache.key(this.#key(request));
+  }
+
+  /** The key within the namespace: what the extractors make of the request. */
+  #key(request: CacheRequest): CacheKey {
     const parts: Array<readonly [string, string | null]> = [];
     for (const extract of this.#o.key) parts.push(...extract(request));
-    return this.#cache.key(parts);
+    return CacheKey.from(parts);
   }
 
   /**
@@ -105,7 +110,7 @@ export class HttpCache {
       return { response: this.#pass(res, res.body, { hit: false, fwd: 'bypass', fwdStatus: res.status }) };
     }
     const directives = requestDirectives(request);
-    const key = this.key(request);
+    const key = this.#key(request);
     const resource = await this.#read(key);
     const variant = resource === undefined ? undefined : select(resource, request);
     const now = o.now();
@@ -147,7 +152,7 @@ export class HttpCache {
 
   /** Removes every stored response of `url` (all variants), in every tier of the store. */
   async invalidate(url: string | URL, headers: CacheRequest['headers'] = { get: () => null }): Promise<void> {
-    const key = this.key({ method: 'GET', url: new URL(url), headers });
+    const key = this.#key({ method: 'GET', url: new URL(url), headers });
     await this.#cache.delete(key);
   }
 
@@ -173,7 +178,7 @@ export class HttpCache {
       const asGet: CacheRequest = { method: 'GET', url: request.url, headers: request.headers };
       const admitted = await this.#admit(
         asGet,
-        this.key(asGet),
+        this.#key(asGet),
         'uri-miss',
         res,
         requestTime,
@@ -227,7 +232,7 @@ export class HttpCache {
     await Promise.all(
       urls.map((url) =>
         this.#cache
-          .delete(this.key({ method: 'GET', url, headers: request.headers }))
+          .delete(this.#key({ method: 'GET', url, headers: request.headers }))
           .catch((error: unknown) => {
             this.#onStoreError(
               CacheError.wrap(error, 'BACKEND', 'invalidation failed', { operation: 'delete' }),
