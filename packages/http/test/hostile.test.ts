@@ -1,10 +1,10 @@
 // Hostile responses and a hostile store: huge bodies (streamed through uncached, intact), broken headers,
 // `Vary: *`, corrupt entries, a store that fails. Nothing crashes, nothing wrong is served.
 import { request as httpRequest } from 'node:http';
-import { CacheKey, CacheValue, faulty } from '@cache/core';
+import { type CacheError, CacheKey, CacheValue, faulty } from '@cache/core';
 import { memoryBackend } from '@cache/memory';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CacheError, cacheMiddleware, createHttpCache } from '../src/index.js';
+import { cacheMiddleware, createHttpCache } from '../src/index.js';
 import { cacheStatus, countingHandler, fetchThrough, listen, memoryCache } from './helpers.js';
 
 const closers: Array<() => Promise<void>> = [];
