@@ -212,7 +212,10 @@ export class UndiciCacheStore implements UndiciStoreContract {
     const id = storeKey.canonical;
     const commit: Commit = { deleted: false, stored };
     let committing = this.#committing.get(id);
-    if (committing === undefined) this.#committing.set(id, (committing = new Set()));
+    if (committing === undefined) {
+      committing = new Set();
+      this.#committing.set(id, committing);
+    }
     committing.add(commit);
     const done = (): void => {
       committing.delete(commit);
