@@ -122,7 +122,7 @@ export class DistributedLock {
       },
       Math.max(1, Math.floor(lease.leaseMs / 3)),
     );
-    timer.unref?.();
+    (timer as { unref?: () => void }).unref?.();
     return timer;
   }
 
