@@ -68,11 +68,12 @@ describe('undiciCacheStore over memory + Redis', () => {
     expect(server.count()).toBe(1);
     expect(fromRedis.body.equals(body)).toBe(true);
     expect(fromRedis.headers.age).toBeDefined();
-    // Entries expire in Redis with the response's delete instant.
+    // The entry's lifetimes in Redis are the response's: stale at its staleAt, gone at its deleteAt.
     const key = { origin: server.url, method: 'GET', path: '/blob' };
     const stored = await redis.get(a.store.keyOf(key));
     const hit = await b.store.get(key);
     expect(stored?.expire).toBe(hit?.deleteAt);
+    expect(stored?.stale).toBe(hit?.staleAt);
     expect(stored?.expire).toBeGreaterThan(Date.now() + 50_000);
     expect([...a.errors, ...b.errors]).toEqual([]);
   });
