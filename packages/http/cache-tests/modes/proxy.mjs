@@ -82,12 +82,11 @@ function forwarder(origin) {
 
 export async function start({ origin, store, redisUrl, port }) {
   let backend = memoryBackend({ maxBytes: 256 * 1024 * 1024 });
+  let redis;
   if (store === 'memory+redis') {
     if (redisUrl === undefined) throw new Error('memory+redis needs redisUrl');
-    backend = compose(
-      backend,
-      new RedisBackend({ url: redisUrl, namespace: `cache-tests:${randomUUID()}:` }),
-    );
+    redis = new RedisBackend({ url: redisUrl, namespace: `cache-tests:${randomUUID()}:` });
+    backend = compose(backend, redis);
   }
   const cache = createHttpCache({
     store: backend,
@@ -108,6 +107,7 @@ export async function start({ origin, store, redisUrl, port }) {
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(() => resolve()));
+      await redis?.clearPrefix('');
       await cache.close();
     },
   };
