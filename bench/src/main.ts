@@ -5,6 +5,7 @@
  * suite's table and replaces that suite's section of RESULTS.md.
  */
 import { parseArgs } from 'node:util';
+import { batchSuite } from './cases/batch.js';
 import { cacheSuite } from './cases/cache.js';
 import { compressSuite } from './cases/compress.js';
 import { formatsSuite } from './cases/formats.js';
@@ -26,6 +27,7 @@ const SUITES: readonly Suite[] = [
   compressSuite,
   redisSuite,
   redisClusterSuite,
+  batchSuite,
   tieredSuite,
   cacheSuite,
   httpSuite,

@@ -4,6 +4,7 @@ import {
   closeOwned,
   type EntryWrite,
   execReply,
+  gatherReads,
   integer,
   type RedisLink,
   SCAN_COUNT,
@@ -131,7 +132,17 @@ export class ClusterLink implements RedisLink {
     fields: readonly string[],
   ): Promise<Settled<[unknown, unknown]>[]> {
     const cluster = await this.#cluster();
-    return Promise.all(keys.map((key) => settle(this.#read(cluster, key, fields))));
+    return gatherReads(
+      keys.length,
+      (i) => {
+        const key = keys[i] as RedisArg;
+        return cluster.sendCommand(key, true, ['HMGET', key, ...fields], BYTES);
+      },
+      (i) => {
+        const key = keys[i] as RedisArg;
+        return cluster.sendCommand(key, true, ['PTTL', key]);
+      },
+    );
   }
 
   async writeMany(entries: readonly EntryWrite[]): Promise<Settled<void>[]> {

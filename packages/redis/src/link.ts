@@ -27,6 +27,57 @@ export function settle<T>(work: Promise<T>): Promise<Settled<T>> {
 }
 
 /**
+ * Sends the `HMGET` and `PTTL` of `count` keys (`hmget(i)`, `pttl(i)`, all called now, in one tick) and gathers
+ * their replies with one promise for the batch rather than several per key: a batch read is mostly this loop.
+ */
+export function gatherReads(
+  count: number,
+  hmget: (i: number) => Promise<unknown>,
+  pttl: (i: number) => Promise<unknown>,
+): Promise<Settled<[unknown, unknown]>[]> {
+  return new Promise((resolve) => {
+    const fields = new Array<unknown>(count);
+    const ttls = new Array<unknown>(count);
+    let errors: Map<number, unknown> | undefined;
+    let pending = count * 2;
+    const finish = (): void => {
+      const settled = new Array<Settled<[unknown, unknown]>>(count);
+      for (let i = 0; i < count; i++) {
+        const error = errors?.get(i);
+        settled[i] = errors?.has(i) ? { ok: false, error } : { ok: true, value: [fields[i], ttls[i]] };
+      }
+      resolve(settled);
+    };
+    const fail = (i: number, error: unknown): void => {
+      errors ??= new Map();
+      if (!errors.has(i)) errors.set(i, error);
+      if (--pending === 0) finish();
+    };
+    const send = (i: number, command: (i: number) => Promise<unknown>, into: unknown[]): void => {
+      let sent: Promise<unknown>;
+      try {
+        sent = command(i);
+      } catch (error) {
+        fail(i, error);
+        return;
+      }
+      sent.then(
+        (reply) => {
+          into[i] = reply;
+          if (--pending === 0) finish();
+        },
+        (error: unknown) => fail(i, error),
+      );
+    };
+    if (count === 0) finish();
+    for (let i = 0; i < count; i++) {
+      send(i, hmget, fields);
+      send(i, pttl, ttls);
+    }
+  });
+}
+
+/**
  * The commands the backend needs, over one node or a cluster. Each method waits for a connection when there is
  * none yet; the backend bounds the whole call with its deadline.
  */

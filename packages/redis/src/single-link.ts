@@ -5,6 +5,7 @@ import {
   closeOwned,
   type EntryWrite,
   execReply,
+  gatherReads,
   integer,
   type RedisLink,
   SCAN_COUNT,
@@ -185,7 +186,16 @@ export class SingleLink implements RedisLink {
     fields: readonly string[],
   ): Promise<Settled<[unknown, unknown]>[]> {
     const client = await this.#client();
-    return Promise.all(keys.map((key) => settle(this.#read(client, key, fields))));
+    const hmget: RedisArg[] = ['HMGET', '', ...fields];
+    return gatherReads(
+      keys.length,
+      (i) => {
+        const args = hmget.slice();
+        args[1] = keys[i] as RedisArg;
+        return client.sendCommand(args, BYTES);
+      },
+      (i) => client.sendCommand(['PTTL', keys[i] as RedisArg]),
+    );
   }
 
   async writeMany(entries: readonly EntryWrite[]): Promise<Settled<void>[]> {
