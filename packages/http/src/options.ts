@@ -26,7 +26,7 @@ export interface HttpCacheOptions {
    * @default 2xx statuses (`statusIn([200, 299])`)
    */
   readonly response?: ResponsePredicate;
-  /** How the cache key is made from a request. @default [keyPath(), keyQuery()] */
+  /** How the cache key is made from a request. @default [keyHost(), keyPath(), keyQuery()] */
   readonly key?: readonly KeyExtractor[];
   /**
    * Freshness the application owns, used instead of the origin's `Cache-Control`/`Expires`: a fixed lifetime or

@@ -5,6 +5,7 @@ import {
   all,
   any,
   type CacheRequest,
+  cacheFetch,
   headerHas,
   keyHeaders,
   keyPath,
@@ -146,6 +147,18 @@ describe('safe defaults', () => {
     const anonymous = await fetch('/me');
     expect(await anonymous.text()).toBe('for null');
     expect(calls).toHaveLength(3);
+  });
+
+  it('keys by host: a response made for one Host is never served for another', async () => {
+    const { cache } = memoryCache();
+    const { handler, calls } = countingHandler((req) =>
+      cacheable(`<a href="//${new URL(req.url).host}/next">`),
+    );
+    const fetch = cacheFetch(cache, handler);
+    await fetch(new Request('http://evil.test/page'));
+    const real = await fetch(new Request('http://app.test/page'));
+    expect(await real.text()).toBe('<a href="//app.test/next">');
+    expect(calls).toHaveLength(2);
   });
 
   it('never stores a response that sets a cookie, unless told', async () => {

@@ -60,5 +60,8 @@ export function keyHeaders(...names: string[]): KeyExtractor {
   return (request) => lower.map((name) => [`header:${name}`, request.headers.get(name)] as const);
 }
 
-/** The default key: path and whole query string. */
-export const DEFAULT_KEY: readonly KeyExtractor[] = [keyPath(), keyQuery()];
+/**
+ * The default key: host, path and whole query string. The host is in it so a response made for one `Host` (links
+ * built from it, a poisoned header) is never served to requests for another.
+ */
+export const DEFAULT_KEY: readonly KeyExtractor[] = [keyHost(), keyPath(), keyQuery()];
