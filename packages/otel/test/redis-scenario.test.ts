@@ -52,7 +52,9 @@ describe('the scripted scenario over memory + a real Redis that stops answering'
 
     // Miss and load, L1 hit, L2 hit.
     expect(await cache.getOrSet('a', () => 'A')).toBe('A');
-    await sleep(20); // the write lands (until then a hit is answered "in-flight")
+    // The write lands (until then a hit is answered "in-flight"): wait until Redis has it, then a little more.
+    for (let i = 0; i < 200 && (await redis.get(cache.key('a'))) === undefined; i++) await sleep(10);
+    await sleep(20);
     expect(await cache.getOrSet('a', () => 'not called')).toBe('A');
     near.delete(cache.key('a'));
     expect(await cache.getOrSet('a', () => 'not called')).toBe('A');
