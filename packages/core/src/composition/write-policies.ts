@@ -2,14 +2,20 @@ import type { Awaitable } from '../awaitable.js';
 import type { CacheKey } from '../cache-key.js';
 import type { CacheValue } from '../cache-value.js';
 import { DeleteStatus } from '../delete-status.js';
+import { CacheError } from '../errors.js';
 import type { LayerName } from './events.js';
 import type { LayerPair } from './layer-pair.js';
 import { attempt, both, type Failed, failureOf, type Outcome, andThen } from './outcome.js';
 import { race } from './race.js';
 
-/** Reports the failed half of a write that succeeded elsewhere, and repairs the layer it failed in. */
+/**
+ * Reports the failed half of a write that succeeded elsewhere, and repairs the layer it failed in. A fenced write
+ * refused with `LEASE_LOST` (see `LeasedValue`) wrote nothing, and the layer holds a newer value than ours: the
+ * other layer, which took ours, is repaired instead.
+ */
 function partialFailure(pair: LayerPair, key: CacheKey, layer: LayerName, failure: Failed): Awaitable<void> {
   pair.report(failure.error, layer, 'set', key);
+  if (CacheError.is(failure.error, 'LEASE_LOST')) return pair.repair(layer === 'l1' ? 'l2' : 'l1', key);
   return pair.repair(layer, key);
 }
 
