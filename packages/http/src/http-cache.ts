@@ -127,7 +127,16 @@ export class HttpCache {
         };
       }
       if (directives.cc.map.has('only-if-cached')) return { response: gatewayTimeout(this.#name) };
-      if (usable === 'revalidate-in-background') {
+      if (usable === 'revalidate-in-background' && o.stalePolicy === 'return') {
+        return {
+          response: this.#serve(request, variant, age, {
+            hit: true,
+            ttl: ttl / 1000,
+            detail: 'stale-return',
+          }),
+        };
+      }
+      if (usable === 'revalidate-in-background' && o.stalePolicy === 'revalidate') {
         return {
           response: this.#serve(request, variant, age, {
             hit: true,
@@ -154,6 +163,11 @@ export class HttpCache {
   async invalidate(url: string | URL, headers: CacheRequest['headers'] = { get: () => null }): Promise<void> {
     const key = this.#key({ method: 'GET', url: new URL(url), headers });
     await this.#cache.delete(key);
+  }
+
+  /** A `Cache-Status` member of this cache, for adapters answering on their own (an origin that failed). */
+  formatStatus(status: CacheStatus): string {
+    return formatCacheStatus(this.#name, status);
   }
 
   /** Closes the store. */

@@ -6,7 +6,7 @@ export { formatCacheStatus } from './cache-status.js';
 export type { HeaderList, RequestHeaders } from './headers.js';
 export { nodeRequestHeaders } from './headers.js';
 export { createHttpCache, HttpCache } from './http-cache.js';
-export type { FailSafe, HttpCacheOptions } from './options.js';
+export type { FailSafe, HttpCacheOptions, StalePolicy } from './options.js';
 export type { CacheResponse, Handled, Origin, OriginResponse, RequestChanges } from './origin.js';
 export type { KeyExtractor, KeyPartTuple } from './policy/extractors.js';
 export {

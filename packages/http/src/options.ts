@@ -5,6 +5,14 @@ import type { RequestPredicate, ResponsePredicate } from './policy/predicates.js
 import type { CacheRequest, ResponseHead } from './policy/request.js';
 import type { FreshnessOverride } from './stored-response.js';
 
+/**
+ * What a stale response within its stale-while-revalidate window does (hitbox's stale policies):
+ * - `revalidate`: it is served at once and revalidated in the background (one run per key);
+ * - `inline`: the request waits for the revalidation (the stale response stands in if the origin fails);
+ * - `return`: it is served and not revalidated until the window ends.
+ */
+export type StalePolicy = 'revalidate' | 'inline' | 'return';
+
 /** When a stale response stands in for a failed origin (fail-safe), besides `stale-if-error`. */
 export type FailSafe = 'errors' | 'errors-and-5xx' | false;
 
@@ -55,6 +63,8 @@ export interface HttpCacheOptions {
    * `s-maxage`, `proxy-revalidate`). `stale-if-error` always applies within its window. @default 'errors-and-5xx'
    */
   readonly failSafe?: FailSafe;
+  /** What a stale response within its stale-while-revalidate window does. @default 'revalidate' */
+  readonly stalePolicy?: StalePolicy;
   /** Collapse concurrent identical requests into one handler run (through `@cache/cache` getOrSet). @default true */
   readonly collapse?: boolean;
   /** Heuristic freshness: this fraction of the time since `Last-Modified`. @default 0.1 */
@@ -84,6 +94,7 @@ export interface ResolvedOptions {
   readonly keepStaleMs: number;
   readonly failSafe: FailSafe;
   readonly collapse: boolean;
+  readonly stalePolicy: StalePolicy;
   readonly heuristicFraction: number;
   readonly maxHeuristicMs: number;
   readonly targetedCacheControl: readonly string[];
@@ -123,6 +134,10 @@ export function resolveOptions(options: HttpCacheOptions): ResolvedOptions {
   if (failSafe !== false && failSafe !== 'errors' && failSafe !== 'errors-and-5xx') {
     throw invalid(`failSafe must be 'errors', 'errors-and-5xx' or false`);
   }
+  const stalePolicy = options.stalePolicy ?? 'revalidate';
+  if (stalePolicy !== 'revalidate' && stalePolicy !== 'inline' && stalePolicy !== 'return') {
+    throw invalid(`stalePolicy must be 'revalidate', 'inline' or 'return'`);
+  }
   const f = options.freshness;
   if (f !== undefined && typeof f !== 'function') {
     count(f.ttlMs, 'freshness.ttlMs', 0);
@@ -146,6 +161,7 @@ export function resolveOptions(options: HttpCacheOptions): ResolvedOptions {
     keepStaleMs: count(options.keepStaleMs, 'keepStaleMs', 3_600_000),
     failSafe,
     collapse: options.collapse !== false,
+    stalePolicy,
     heuristicFraction: count(options.heuristicFraction, 'heuristicFraction', 0.1),
     maxHeuristicMs: count(options.maxHeuristicMs, 'maxHeuristicMs', 86_400_000),
     targetedCacheControl: (options.targetedCacheControl ?? ['cdn-cache-control']).map((s) => s.toLowerCase()),

@@ -165,6 +165,22 @@ describe('cacheMiddleware', () => {
     expect(del.header('cache-status')).toBe('cache; fwd=method; fwd-status=200');
   });
 
+  it('a handler that throws: 502 with Cache-Status when nothing is stored, the stale response when one is', async () => {
+    const a = await app((_req, res, call) => {
+      if (call === 1 || call === 3) throw new Error('handler bug');
+      res.setHeader('Cache-Control', 'max-age=10');
+      res.end('good');
+    });
+    const failed = await send(a.base, '/t');
+    expect(failed.status).toBe(502);
+    expect(failed.header('cache-status')).toBe('cache; detail=origin-error');
+    expect((await send(a.base, '/t')).body).toBe('good');
+    a.advance(20_000);
+    const served = await send(a.base, '/t');
+    expect(served.body).toBe('good');
+    expect(served.header('cache-status')).toBe('cache; fwd=stale; ttl=-10; detail=fail-safe');
+  });
+
   it('a handler error answered by the chain (500) falls back to the stale response (fail-safe)', async () => {
     const a = await app((_req, res, call) => {
       if (call > 1) {

@@ -300,6 +300,31 @@ describe('stale policies and collapsing', () => {
     expect(await (await through.fetch('/s')).text()).toBe('v2');
   });
 
+  it("stalePolicy 'inline' waits for the revalidation; 'return' serves stale without one", async () => {
+    const headers = { 'cache-control': 'max-age=10, stale-while-revalidate=60' };
+    const inline = memoryCache({ stalePolicy: 'inline' });
+    const a = countingHandler((_, n) => new Response(`v${n}`, { headers }));
+    const throughInline = fetchThrough(inline.cache, a.handler);
+    await throughInline.fetch('/i');
+    inline.advance(20_000);
+    const waited = await throughInline.fetch('/i');
+    expect(await waited.text()).toBe('v2');
+    expect(cacheStatus(waited)).toBe('cache; fwd=stale; fwd-status=200; ttl=10; stored');
+
+    const ret = memoryCache({ stalePolicy: 'return' });
+    const b = countingHandler((_, n) => new Response(`v${n}`, { headers }));
+    const throughReturn = fetchThrough(ret.cache, b.handler);
+    await throughReturn.fetch('/r');
+    ret.advance(20_000);
+    const served = await throughReturn.fetch('/r');
+    expect(await served.text()).toBe('v1');
+    expect(cacheStatus(served)).toBe('cache; hit; ttl=-10; detail=stale-return');
+    await throughReturn.settled();
+    expect(b.calls).toHaveLength(1);
+    ret.advance(60_000);
+    expect(await (await throughReturn.fetch('/r')).text()).toBe('v2');
+  });
+
   it('fail-safe: a stale response stands in for a handler that throws', async () => {
     const clock = memoryCache();
     let failing = false;

@@ -199,13 +199,21 @@ export function capture(res: ServerResponse, background = false): Capture {
         ? res.writableEnded || Boolean((res as unknown as { _header: unknown })._header)
         : headSent,
   });
-  res.once('close', () => {
+  const onClose = (): void => {
     // In the background (the client already has its answer) the connection's end does not stop the handler.
     if (!ended && !background) {
       const error = new Error('the client closed the connection before the handler answered');
       rejectHead(error);
       queue.end(error);
     }
-  });
+  };
+  res.once('close', onClose);
+  // The cache may stop listening (the handler threw); a later rejection must not be unhandled.
+  response.catch(() => undefined);
+  const release = state.release;
+  state.release = () => {
+    res.off('close', onClose);
+    release();
+  };
   return state;
 }

@@ -124,7 +124,9 @@ export function cacheMiddleware(cache: HttpCache): Middleware {
           state.native = true;
           state.release();
           if (!res.headersSent) {
+            for (const name of res.getHeaderNames()) res.removeHeader(name);
             res.statusCode = 502;
+            res.setHeader('Cache-Status', cache.formatStatus({ hit: false, detail: 'origin-error' }));
             res.end();
           } else {
             res.destroy(error instanceof Error ? error : undefined);
