@@ -117,7 +117,10 @@ describe('the scripted scenario over memory + a real Redis that stops answering'
     expect(
       value(redisOps, { 'db.operation.name': 'read', 'error.type': 'CIRCUIT_OPEN' }),
     ).toBeGreaterThanOrEqual(1);
-    expect(value(redisOps, { 'db.operation.name': 'read', 'error.type': undefined })).toBe(2); // L2 hit, stale read
+    // Reads before the freeze: the first miss, the L2 hit (and the test's own polls for the write).
+    expect(value(redisOps, { 'db.operation.name': 'read', 'error.type': undefined })).toBeGreaterThanOrEqual(
+      2,
+    );
     for (const point of redisOps ?? []) {
       expect(point.attributes['db.system.name']).toBe('redis');
       expect(JSON.stringify(point.attributes)).not.toContain('otel-scenario'); // no keys, no namespace of Redis
