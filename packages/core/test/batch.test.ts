@@ -310,4 +310,36 @@ describe('composition batches', () => {
     expect(mid.peek(k('a'))?.data).toBe('A');
     expect(top.peek(k('b'))?.data).toBe('B');
   });
+
+  it('setMany (parallel): a layer refusing with LEASE_LOST keeps its newer value; the other layer is repaired', async () => {
+    const t = setup();
+    t.m1.put(k('a'), value('newer', t.clock));
+    t.l1.inject({ kind: 'fail', times: 1, error: new CacheError('LEASE_LOST', 'fenced') }, ['set']);
+    expect(await setMany(t.cache, [{ key: k('a'), value: value('ours', t.clock) }])).toEqual([undefined]);
+    expect(t.m1.peek(k('a'))?.data).toBe('newer');
+    expect(t.m2.peek(k('a'))).toBeUndefined();
+  });
+
+  it('invalidatePrefix drops near copies under the prefix only, keeps L2, and voids L2 reads in flight', async () => {
+    const clock = new Clock();
+    const near = new MapBackend('memory', clock);
+    const far = faulty(new MapBackend('redis', clock, { async: true }));
+    const cache = compose(near, far, { now: clock.now, onError: () => {} });
+    const a = new CacheKey('tenant:1', 0, [{ name: 'id', value: 'a' }]);
+    const b = new CacheKey('tenant:2', 0, [{ name: 'id', value: 'b' }]);
+    const c = new CacheKey('tenant:1', 0, [{ name: 'id', value: 'c' }]);
+    // MapBackend has no clearPrefix: the whole L1 is cleared, which drops more than asked, never less.
+    near.put(a, value('A', clock));
+    far.inner.put(c, value('C', clock));
+    far.inject({ kind: 'hang', at: 'answer', times: 1 }, ['get']);
+    const read = getMany(cache, [c]);
+    await tick();
+    await cache.invalidatePrefix('tenant:1');
+    far.heal();
+    expect(data(await read)).toEqual(['C']);
+    expect(near.peek(a)).toBeUndefined();
+    expect(near.peek(c)).toBeUndefined();
+    expect(far.inner.peek(c)?.data).toBe('C');
+    expect(b.prefix).toBe('tenant:2');
+  });
 });

@@ -97,4 +97,20 @@ describe('memory batch operations', () => {
     ]);
     expect(memory.size).toBe(0);
   });
+
+  it('a composition invalidatePrefix drops only that prefix from memory L1 and keeps L2', async () => {
+    const near = memoryBackend({ maxEntries: 100, label: 'near' });
+    const far = memoryBackend({ maxEntries: 100, label: 'far' });
+    const tiers = compose(near, far);
+    const one = new CacheKey('tenant:1', 0, [{ name: 'id', value: 'x' }]);
+    const two = new CacheKey('tenant:2', 0, [{ name: 'id', value: 'x' }]);
+    await setMany(tiers, [
+      { key: one, value: new CacheValue(1) },
+      { key: two, value: new CacheValue(2) },
+    ]);
+    await tiers.invalidatePrefix('tenant:1');
+    expect(near.get(one)).toBeUndefined();
+    expect((near.get(two) as CacheValue<number>).data).toBe(2);
+    expect((far.get(one) as CacheValue<number>).data).toBe(1);
+  });
 });

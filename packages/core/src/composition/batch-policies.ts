@@ -173,7 +173,8 @@ function repairMany(pair: LayerPair, layer: LayerName, keys: readonly CacheKey[]
  * Batch write under the composition's write policy, one batch per layer, over distinct keys. `sequential`: L1,
  * then L2 for the keys L1 stored; keys L2 failed on are removed from L1 again, and fail. `parallel` and `race`
  * (a batch waits for both layers): both at once; a key stored by one layer succeeds, and the layer that failed
- * on it is repaired (the key deleted there) and the failure reported; a key both failed on fails.
+ * on it is repaired (the key deleted there; the other layer when the failure is a fenced write's `LEASE_LOST`)
+ * and the failure reported; a key both failed on fails.
  */
 export function writeMany<T>(pair: LayerPair, entries: readonly BatchEntry<T>[]): Awaitable<BatchWrite[]> {
   if (pair.options.writePolicy === 'sequential') {
@@ -216,8 +217,12 @@ export function writeMany<T>(pair: LayerPair, entries: readonly BatchEntry<T>[])
       if (f1 === undefined && f2 === undefined) return undefined;
       if (f1 !== undefined && f2 !== undefined) return pair.failure('set', entry.key, f1, f2);
       const [layer, failure] = f1 === undefined ? (['l2', f2] as const) : (['l1', f1] as const);
-      pair.report((failure as Failed).error, layer, 'set', entry.key);
-      repairs[layer].push(entry.key);
+      const error = (failure as Failed).error;
+      pair.report(error, layer, 'set', entry.key);
+      // As for single writes: a fenced write refused with LEASE_LOST left a newer value in that layer, so the
+      // other layer, which took ours, is the one repaired.
+      const repaired = CacheError.is(error, 'LEASE_LOST') ? (layer === 'l1' ? 'l2' : 'l1') : layer;
+      repairs[repaired].push(entry.key);
       return undefined;
     });
     const repaired = [repairMany(pair, 'l1', repairs.l1), repairMany(pair, 'l2', repairs.l2)];
