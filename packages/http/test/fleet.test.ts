@@ -3,6 +3,7 @@
 // URL in both (the other's memory tier included). Needs Redis (REDIS_URL, the shared test server by default).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,10 +50,30 @@ afterAll(async () => {
   );
 });
 
-async function get(worker: Worker, path: string) {
-  const res = await fetch(`${worker.base}${path}`);
-  return { body: await res.text(), status: res.headers.get('cache-status') ?? '' };
+/** One request to a worker, with the fleet's public Host (as a load balancer forwards it): the key includes it. */
+function call(
+  worker: Worker,
+  path: string,
+  method = 'GET',
+): Promise<{ code: number; body: string; status: string }> {
+  return new Promise((resolve, reject) => {
+    httpRequest(`${worker.base}${path}`, { method, headers: { host: 'shop.test' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          code: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString(),
+          status: String(res.headers['cache-status'] ?? ''),
+        }),
+      );
+    })
+      .on('error', reject)
+      .end(method === 'GET' ? undefined : 'change');
+  });
 }
+
+const get = (worker: Worker, path: string) => call(worker, path);
 
 describe('two processes sharing one Redis', () => {
   it('a response cached by one is a hit in the other; an unsafe method in one invalidates in both', async () => {
@@ -73,9 +94,9 @@ describe('two processes sharing one Redis', () => {
     expect((await get(a, path)).status).toMatch(/; hit/);
 
     // A POST through B invalidates the URL everywhere: A's memory tier drops its copy (coherentTiers).
-    const post = await fetch(`${b.base}${path}`, { method: 'POST', body: 'change' });
-    expect(post.status).toBe(204);
-    expect(post.headers.get('cache-status')).toBe(`node-${b.pid}; fwd=method; fwd-status=204`);
+    const post = await call(b, path, 'POST');
+    expect(post.code).toBe(204);
+    expect(post.status).toBe(`node-${b.pid}; fwd=method; fwd-status=204`);
     let afterA = await get(a, path);
     for (let i = 0; i < 100 && afterA.status.includes('hit'); i++) {
       // within the coherence bound (maxStalenessMs 1000); the loop is a hang guard, not a timing assertion
