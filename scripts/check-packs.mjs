@@ -45,6 +45,13 @@ const SCENARIOS = [
     expect: [],
     roundTrip: 'cache',
   },
+  // HTTP caching in front of a fetch-style handler; undici is an optional peer, not installed here.
+  {
+    name: 'http-memory',
+    install: ['@cache/core', '@cache/memory', '@cache/cache', '@cache/http'],
+    expect: [],
+    roundTrip: 'http',
+  },
   // keyv comes from the registry as @cache/keyv's peer dependency (npm installs peers).
   {
     name: 'keyv-memory',
@@ -310,6 +317,26 @@ const ROUND_TRIPS = {
       if (loads !== 1 || all.some((user) => user.name !== 'Ada')) throw new Error('getOrSet ran the loader ' + loads + ' times');
       await cache.close();
       console.log('getOrSet: 50 concurrent callers, 1 loader call');`,
+  },
+  http: {
+    imports: { '@cache/http': ['cacheFetch', 'createHttpCache'], '@cache/memory': ['memoryBackend'] },
+    body: `
+      const cache = createHttpCache({ store: memoryBackend({ maxEntries: 100 }) });
+      let runs = 0;
+      const handler = async () => {
+        runs++;
+        return new Response('hello', { headers: { 'cache-control': 'max-age=60' } });
+      };
+      const fetchHandler = cacheFetch(cache, handler);
+      await (await fetchHandler(new Request('http://localhost/greeting'))).text();
+      const again = await fetchHandler(new Request('http://localhost/greeting'));
+      const body = await again.text();
+      const status = again.headers.get('cache-status') ?? '';
+      await cache.close();
+      if (runs !== 1 || body !== 'hello' || !/hit/.test(status)) {
+        throw new Error('http round trip: ' + runs + ' handler runs, body ' + body + ', Cache-Status ' + status);
+      }
+      console.log('http: the second GET is a hit (' + status + ')');`,
   },
   keyv: {
     imports: { '@cache/keyv': ['KeyvCacheStore'], '@cache/memory': ['memoryBackend'], keyv: ['Keyv'] },
