@@ -100,6 +100,8 @@ function checkResponse(value: unknown): asserts value is StoredResponse {
   checkInstant(value.staleAt, 'staleAt');
   checkInstant(value.deleteAt, 'deleteAt');
   if (!(body instanceof Uint8Array)) throw corrupt('body is not bytes');
+  // Decoded entries are ours to adjust: a Buffer view once here, so a hit hands the body out as it is.
+  if (!Buffer.isBuffer(body)) value.body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
 /**
@@ -116,25 +118,22 @@ export function readStoredResponses(data: unknown, trusted: WeakSet<object>): re
   return data as StoredResponse[];
 }
 
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** What undici gets back for a stored response: the same fields, the body as one buffer (none when empty). */
+/**
+ * What undici gets back for a stored response: the same fields, the body as one buffer (none when empty). The
+ * object always has the same shape (`vary` and `etag` present, possibly undefined), as undici's own store does.
+ */
 export function toGetResult(stored: StoredResponse): UndiciGetResult {
-  const result: UndiciGetResult = {
+  return {
     statusCode: stored.statusCode,
     statusMessage: stored.statusMessage,
     headers: stored.headers as Record<string, UndiciHeaderValue>,
-    body: stored.body.byteLength === 0 ? (EMPTY as Buffer[]) : [asBuffer(stored.body)],
+    vary: (stored.vary ?? undefined) as Record<string, UndiciHeaderValue | null>,
+    etag: stored.etag as string,
+    // Bodies are Buffers: written from undici's chunks, or made one by the check of a decoded entry.
+    body: stored.body.byteLength === 0 ? (EMPTY as Buffer[]) : [stored.body as Buffer],
     cacheControlDirectives: stored.cacheControlDirectives,
     cachedAt: stored.cachedAt,
     staleAt: stored.staleAt,
     deleteAt: stored.deleteAt,
   };
-  if (stored.vary !== undefined && stored.vary !== null) {
-    result.vary = stored.vary as Record<string, UndiciHeaderValue | null>;
-  }
-  if (stored.etag !== undefined) result.etag = stored.etag;
-  return result;
 }

@@ -50,7 +50,8 @@ export class UndiciCacheStore implements UndiciStoreContract {
   /** The backend responses are kept in. */
   readonly backend: CacheBackend;
   readonly #options: ResolvedUndiciCacheStoreOptions;
-  readonly #keys = new Map<string, CacheKey>();
+  readonly #keys = new Map<string, Map<string, CacheKey>>();
+  #memoized = 0;
   /** Entry data this store wrote or already checked: an in-process backend hands the same objects back. */
   readonly #trusted = new WeakSet<object>();
   readonly #pending = new Set<Promise<void>>();
@@ -157,24 +158,37 @@ export class UndiciCacheStore implements UndiciStoreContract {
   }
 
   #storeKey(key: UndiciCacheKey): CacheKey {
-    const id = `${key.origin} ${key.path}`;
-    let storeKey = this.#keys.get(id);
-    if (storeKey === undefined) {
-      if (typeof key.origin !== 'string' || typeof key.path !== 'string') {
-        throw new CacheError('INVALID_KEY', 'undici cache key needs an origin and a path', {
-          backend: this.backend.label,
-        });
-      }
-      storeKey = CacheKey.from(
-        [
-          ['origin', key.origin],
-          ['path', key.path],
-        ],
-        { prefix: this.#options.keyPrefix, version: LAYOUT_VERSION },
-      );
-      if (this.#keys.size >= MAX_MEMOIZED_KEYS) this.#keys.clear();
-      this.#keys.set(id, storeKey);
+    // By origin, then path: two lookups of the strings undici hands over, no string built per request.
+    const paths = this.#keys.get(key.origin);
+    const storeKey = paths?.get(key.path);
+    return storeKey ?? this.#newStoreKey(key, paths);
+  }
+
+  #newStoreKey(key: UndiciCacheKey, known: Map<string, CacheKey> | undefined): CacheKey {
+    if (typeof key.origin !== 'string' || typeof key.path !== 'string') {
+      throw new CacheError('INVALID_KEY', 'undici cache key needs an origin and a path', {
+        backend: this.backend.label,
+      });
     }
+    const storeKey = CacheKey.from(
+      [
+        ['origin', key.origin],
+        ['path', key.path],
+      ],
+      { prefix: this.#options.keyPrefix, version: LAYOUT_VERSION },
+    );
+    let paths = known;
+    if (this.#memoized >= MAX_MEMOIZED_KEYS) {
+      this.#keys.clear();
+      this.#memoized = 0;
+      paths = undefined;
+    }
+    if (paths === undefined) {
+      paths = new Map();
+      this.#keys.set(key.origin, paths);
+    }
+    paths.set(key.path, storeKey);
+    this.#memoized++;
     return storeKey;
   }
 
