@@ -131,6 +131,85 @@ function storeCase(client: Client, env: BenchEnv): Case {
   };
 }
 
+/**
+ * The store alone: `store.get(key)` of a stored 1 KB response, as the interceptor calls it on every request
+ * (it then streams the body out). Batched: the op is synchronous for every contender here.
+ */
+function storeGetContender(kind: StoreKind, env: BenchEnv): Contender {
+  const names: Record<StoreKind, string> = {
+    'undici-memory': "undici's MemoryCacheStore get",
+    'ours-memory': '@cache/http undiciCacheStore(memoryBackend) get',
+    'ours-redis': '@cache/http undiciCacheStore(compose(memory, redis)) get',
+  };
+  return {
+    name: names[kind],
+    role: kind === 'undici-memory' ? 'reference' : 'ours',
+    async setup(): Promise<Prepared> {
+      const undici = await import('undici');
+      const now = Date.now();
+      const key = {
+        origin: 'http://127.0.0.1:8080',
+        method: 'GET',
+        path: '/doc?page=1',
+        headers: { accept: '*/*' },
+      };
+      const value = {
+        statusCode: 200,
+        statusMessage: 'OK',
+        headers: { 'content-type': 'text/plain', 'cache-control': 'public, max-age=3600' },
+        cacheControlDirectives: { public: true as const, 'max-age': 3600 },
+        cachedAt: now,
+        staleAt: now + 3_600_000,
+        deleteAt: now + 3_600_000,
+      };
+      let close = async (): Promise<void> => undefined;
+      let store:
+        | import('@cache/http').UndiciCacheStore
+        | InstanceType<typeof undici.cacheStores.MemoryCacheStore>;
+      if (kind === 'undici-memory') {
+        store = new undici.cacheStores.MemoryCacheStore({ maxCount: 10_000 });
+      } else {
+        const { undiciCacheStore } = await import('@cache/http');
+        const { memoryBackend } = await import('@cache/memory');
+        const memory = memoryBackend({ maxEntries: 10_000 });
+        if (kind === 'ours-redis') {
+          const { compose } = await import('@cache/core');
+          const { RedisBackend } = await import('@cache/redis');
+          const redis = new RedisBackend({
+            url: env.redisUrl as string,
+            namespace: `bench:http-get:${process.pid}:`,
+          });
+          store = undiciCacheStore({ backend: compose(memory, redis) });
+          close = async () => {
+            await redis.clear();
+            await redis.close();
+          };
+        } else {
+          store = undiciCacheStore({ backend: memory });
+        }
+      }
+      const stream = store.createWriteStream(key, value);
+      await new Promise<void>((resolve) => stream?.end(Buffer.alloc(BODY_BYTES, 'a'), () => resolve()));
+      if ('flush' in store) await store.flush();
+      const hit = store.get(key);
+      if (hit === undefined || 'then' in hit) throw new Error('expected a synchronous hit');
+      return { op: () => store.get(key), async: false, teardown: close };
+    },
+  };
+}
+
+function storeGetCase(env: BenchEnv): Case {
+  const kinds: StoreKind[] = ['undici-memory', 'ours-memory'];
+  if (env.redisUrl !== undefined) kinds.push('ours-redis');
+  return {
+    name: `store.get hit (${BODY_BYTES} B body)`,
+    timing: { kind: 'batched' },
+    expect: 'defined',
+    target: STORE_TARGET,
+    contenders: kinds.map((kind) => storeGetContender(kind, env)),
+  };
+}
+
 // ── server middleware under autocannon (extras) ────────────────────────────────────────────────────────────
 
 interface LoadContender {
@@ -275,7 +354,9 @@ export const httpSuite: Suite = {
     'undici 7 `fetch` and `request` through `interceptors.cache({ store, type: "shared" })` on a URL already ' +
     `stored (a ${BODY_BYTES} B body, \`max-age=3600\`), each contender with its own origin and agent: our ` +
     "`undiciCacheStore` over `memoryBackend` (and over `compose(memory, redis)` when REDIS_URL is set) against undici's " +
-    'own `MemoryCacheStore` (reference). Then autocannon against node:http servers (see the table below the cases).',
-  cases: (env) => [storeCase('fetch', env), storeCase('request', env)],
+    "own `MemoryCacheStore` (reference); and the store's `get` alone, as the interceptor calls it on each " +
+    'request. Then autocannon against node:http servers (see the table below the cases).',
+  requires: ['redis'],
+  cases: (env) => [storeGetCase(env), storeCase('fetch', env), storeCase('request', env)],
   extras: async (env, log) => [await serverLoad(env, log)],
 };
