@@ -11,11 +11,8 @@ export {
   distinctKeys,
   getEach,
   getMany,
-  lastEntries,
-  retryableFailureOf,
   setEach,
   setMany,
-  spreadDeletes,
 } from './batch.js';
 export type { CacheKeyOptions, KeyPart, KeyPartsInput } from './cache-key.js';
 export { CacheKey } from './cache-key.js';

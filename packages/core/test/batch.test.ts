@@ -20,8 +20,10 @@ import {
 import { Clock, errorLog, MapBackend, RawMapBackend, tick, value } from './composition-helpers.js';
 
 const k = (id: string): CacheKey => CacheKey.of('batch', id);
-const data = (results: readonly BatchRead<unknown>[]): unknown[] =>
-  results.map((r) => (r === undefined ? undefined : CacheError.is(r) ? r.code : r.data));
+const data = (results: readonly unknown[]): unknown[] =>
+  results.map((r) =>
+    r === undefined ? undefined : CacheError.is(r) ? r.code : r instanceof CacheValue ? r.data : r,
+  );
 
 /** A backend with only the single operations, counting the calls each key gets. */
 function singleOnly(clock: Clock, options: { async?: boolean } = {}) {
@@ -122,7 +124,7 @@ describe('TypedBackend batch over a raw backend without batch methods', () => {
     const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
     const expire = Date.now() + 60_000;
     expect(
-      await setMany(typed, [
+      await setMany<unknown>(typed, [
         { key: k('bin'), value: new CacheValue(Array.from(bytes), expire, expire - 1000) },
         { key: k('text'), value: new CacheValue('hello') },
       ]),

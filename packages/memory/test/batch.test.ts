@@ -46,7 +46,7 @@ describe('memory batch operations', () => {
 
   it('setMany: last entry of a key wins; a value that cannot be cloned fails in its positions only', () => {
     const memory = memoryBackend({ maxEntries: 100, clone: true });
-    const outcomes = memory.setMany([
+    const outcomes = memory.setMany<unknown>([
       { key: k('a'), value: new CacheValue(1) },
       { key: k('f'), value: new CacheValue(() => 1) },
       { key: k('a'), value: new CacheValue(2) },
@@ -63,7 +63,7 @@ describe('memory batch operations', () => {
   it('setMany: a failure followed by a successful write of the same key reports success in both positions', async () => {
     const memory = memoryBackend({ maxEntries: 100, clone: true });
     expect(
-      await setMany(memory, [
+      await setMany<unknown>(memory, [
         { key: k('a'), value: new CacheValue(() => 1) },
         { key: k('a'), value: new CacheValue('ok') },
       ]),
