@@ -47,12 +47,14 @@ export class HttpCache {
   readonly #flights: Cache;
   readonly #name: string;
   readonly #settings: FreshnessSettings;
+  readonly #prefix: string;
   #lastWarn = 0;
   readonly #onStoreError: (error: CacheError) => void;
 
   constructor(options: HttpCacheOptions) {
     this.#o = resolveOptions(options);
     this.#name = formatCacheName(this.#o.name);
+    this.#prefix = this.#o.namespace === '' ? '' : `${this.#o.namespace}:`;
     this.#settings = {
       heuristicFraction: this.#o.heuristicFraction,
       maxHeuristicMs: this.#o.maxHeuristicMs,
@@ -68,7 +70,7 @@ export class HttpCache {
       });
     this.#cache = createCache({
       store: options.store,
-      namespace: this.#o.namespace,
+      // The namespace goes into the keys directly (one CacheKey per request, not one re-prefixed by the cache).
       now: this.#o.now,
       onEvent: (event) => {
         if (event.type === 'store-error') this.#onStoreError(event.error);
@@ -84,14 +86,14 @@ export class HttpCache {
 
   /** The key a request's responses are stored at (the namespace as prefix), as the store sees it. */
   key(request: CacheRequest): CacheKey {
-    return this.#cache.key(this.#key(request));
+    return this.#key(request);
   }
 
-  /** The key within the namespace: what the extractors make of the request. */
+  /** The key of a request: the namespace as prefix, then the parts the extractors make of it. */
   #key(request: CacheRequest): CacheKey {
     const parts: Array<readonly [string, string | null]> = [];
     for (const extract of this.#o.key) parts.push(...extract(request));
-    return CacheKey.from(parts);
+    return CacheKey.from(parts, { prefix: this.#prefix });
   }
 
   /**

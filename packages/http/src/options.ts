@@ -144,6 +144,8 @@ export function resolveOptions(options: HttpCacheOptions): ResolvedOptions {
     count(f.staleWhileRevalidateMs, 'freshness.staleWhileRevalidateMs', 0);
     count(f.staleIfErrorMs, 'freshness.staleIfErrorMs', 0);
   }
+  if (options.namespace !== undefined && typeof options.namespace !== 'string')
+    throw invalid('namespace must be a string');
   const name = options.name ?? 'cache';
   if (typeof name !== 'string' || name === '' || /[\r\n]/.test(name))
     throw invalid('name must be a non-empty string');
