@@ -635,6 +635,8 @@ export class Cache {
     const s = this.#shared;
     const loaded = s.loaded(key);
     if (loaded !== undefined) return Promise.resolve(this.#hit(key, loaded.value as T, IN_FLIGHT, trace));
+    const joined = s.flights.size === 0 ? undefined : this.#joinCold(key, load, options, trace);
+    if (joined !== undefined) return joined;
     // Tags known before the read: their invalidation instants are read beside the entry, not after it.
     const tags = options?.tags ?? s.defaults.tags;
     if (tags !== undefined && Array.isArray(tags)) s.tags.prefetch(tags);
@@ -669,6 +671,29 @@ export class Cache {
       options,
       trace,
     );
+  }
+
+  /**
+   * Joins the loader of `key` when one runs that started on a miss: the store has no value for it yet, so the
+   * caller waits for the loader without reading the store (nor, with `locks`, Redis) again.
+   */
+  #joinCold<T>(
+    key: CacheKey,
+    load: Loader<T>,
+    callOptions: GetOrSetOptions | undefined,
+    trace: OperationContext | undefined,
+  ): Promise<T> | undefined {
+    const s = this.#shared;
+    const flight = s.flights.get(key.canonical);
+    if (flight === undefined || !flight.cold || flight.loaded) return undefined;
+    let options: ResolvedGetOrSetOptions;
+    try {
+      options = callOptions === undefined ? s.defaults : resolveGetOrSetOptions(callOptions, s.defaults);
+    } catch (invalid) {
+      return Promise.reject(invalid);
+    }
+    this.#miss(key, trace);
+    return this.#load(key, load, options, undefined, trace);
   }
 
   #hit<T>(key: CacheKey, data: T, source: string | undefined, trace?: OperationContext): T {

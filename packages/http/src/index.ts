@@ -19,7 +19,17 @@ export {
   keyQuery,
 } from './policy/extractors.js';
 export type { RequestPredicate, ResponsePredicate } from './policy/predicates.js';
-export { all, any, headerHas, methodIs, not, pathMatches, queryHas, statusIn } from './policy/predicates.js';
+export {
+  all,
+  any,
+  headerHas,
+  methodIs,
+  not,
+  pathMatches,
+  queryHas,
+  responseHeaderHas,
+  statusIn,
+} from './policy/predicates.js';
 export type { CacheRequest, ResponseHead } from './policy/request.js';
 export type { FreshnessOverride, StoredResource, StoredResponse } from './stored-response.js';
 export type {

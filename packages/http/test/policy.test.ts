@@ -16,6 +16,7 @@ import {
   nodeRequestHeaders,
   pathMatches,
   queryHas,
+  responseHeaderHas,
   statusIn,
 } from '../src/index.js';
 import { cacheStatus, countingHandler, fetchThrough, memoryCache } from './helpers.js';
@@ -49,6 +50,15 @@ describe('predicates', () => {
     expect(apiGets(request('/api/a'))).toBe(true);
     expect(apiGets(request('/api/a?nocache=1'))).toBe(false);
     expect(any(pathMatches('/a'), pathMatches('/b'))(request('/b'))).toBe(true);
+  });
+
+  it('responseHeaderHas matches response header fields, case-insensitively by name', () => {
+    const json = responseHeaderHas('content-type', /^application\/json/);
+    expect(
+      json({ status: 200, headers: [['Content-Type', 'application/json; charset=utf-8']] }, request('/')),
+    ).toBe(true);
+    expect(json({ status: 200, headers: [['Content-Type', 'text/html']] }, request('/'))).toBe(false);
+    expect(responseHeaderHas('x-cacheable')({ status: 200, headers: [] }, request('/'))).toBe(false);
   });
 
   it('statusIn takes codes and inclusive ranges', () => {

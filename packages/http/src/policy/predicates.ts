@@ -51,6 +51,17 @@ export function statusIn(...statuses: Array<number | readonly [number, number]>)
     );
 }
 
+/** Responses with the header `name` (equal to `value`, or matching it when it is a `RegExp`, when given). */
+export function responseHeaderHas(name: string, value?: string | RegExp): ResponsePredicate {
+  const lower = name.toLowerCase();
+  return (response) =>
+    response.headers.some(
+      ([n, v]) =>
+        n.toLowerCase() === lower &&
+        (value === undefined || (typeof value === 'string' ? v === value : value.test(v))),
+    );
+}
+
 /** True when every predicate is. */
 export function all<P extends (...args: never[]) => boolean>(...predicates: P[]): P {
   return ((...args: Parameters<P>) => predicates.every((p) => p(...args))) as P;
