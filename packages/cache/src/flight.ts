@@ -39,6 +39,11 @@ export class Flight<T> {
   readonly #cut: (error: CacheError) => void;
   /** A `set`, `delete` or `close` came after the loader started: its result must not be stored or served. */
   superseded = false;
+  /**
+   * Started on a miss, without a stale value: callers of the key join it without reading the store, where the
+   * value is not yet (a stampede costs one store read per key, not one per caller).
+   */
+  readonly cold: boolean;
   /** The loader called `ctx.skip()`. */
   skipped = false;
   /** Lifetimes the loader chose through `ctx.setOptions`. */
@@ -68,6 +73,7 @@ export class Flight<T> {
     lock?: DistributedLock,
   ) {
     this.key = key;
+    this.cold = stale === undefined;
     this.#lock = lock;
     const load = lock === undefined ? loader : lock.wrap(loader, this);
     const ctx: LoaderContext<T> = {

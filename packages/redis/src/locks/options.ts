@@ -31,7 +31,7 @@ export interface RedisLocksSettings {
    * (they never go below the server's clock in microseconds). @default 86400000 (one day)
    */
   readonly fenceTtlMs?: number;
-  /** Deadline of every lock command, including any wait for a connection, in milliseconds. @default 1000 */
+  /** Deadline of every lock command, including any wait for a connection, in milliseconds. @default 2000 */
   readonly responseTimeoutMs?: number;
   /** Time allowed to open a connection, per attempt, in milliseconds. @default 5000 */
   readonly connectTimeoutMs?: number;

@@ -27,7 +27,7 @@ import { slotOf, tagForSlot } from './slot.js';
 const DEFAULT_LEASE_MS = 10_000;
 const DEFAULT_POLL_MS = 1000;
 const DEFAULT_FENCE_TTL_MS = 86_400_000;
-const DEFAULT_RESPONSE_TIMEOUT_MS = 1000;
+const DEFAULT_RESPONSE_TIMEOUT_MS = 2000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 /** Sharded channels of release notices on a cluster: a key's notice goes on channel `slot % SHARDS`. */
 const SHARDS = 16;
