@@ -20,7 +20,7 @@ import type { CacheRequest } from './policy/request.js';
 import { type ByteRange, requestedRange } from './range.js';
 import { storability } from './storability.js';
 import { checkResource, type StoredResource, type StoredResponse } from './stored-response.js';
-import { varyMatches, varyNames, varyValues } from './vary.js';
+import { languageMatches, varyMatches, varyNames, varyValues } from './vary.js';
 
 const NO_CHANGES: RequestChanges = { set: {}, remove: [] };
 const CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
@@ -566,6 +566,10 @@ function requestDirectives(request: CacheRequest): RequestDirectives {
 /** The newest stored variant whose `Vary` values match the request. */
 function select(resource: StoredResource, request: CacheRequest): StoredResponse | undefined {
   for (const variant of resource.variants) if (varyMatches(variant.vary, request.headers)) return variant;
+  for (const variant of resource.variants) {
+    if (languageMatches(variant.vary, getHeader(variant.headers, 'content-language'), request.headers))
+      return variant;
+  }
   return undefined;
 }
 

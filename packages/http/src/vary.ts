@@ -55,3 +55,48 @@ export function varyMatches(
   }
   return true;
 }
+
+/** The one language a request prefers most (highest q, no tie), lower case; `undefined` when there is none. */
+function preferredLanguage(value: string | null): string | undefined {
+  if (value === null) return undefined;
+  let best: string | undefined;
+  let bestQ = 0;
+  let tie = false;
+  for (const member of value.split(',')) {
+    const [tag, ...params] = member.split(';').map((p) => p.trim());
+    if (tag === undefined || tag === '' || tag === '*') continue;
+    let q = 1;
+    for (const param of params) {
+      const m = /^q=([01](?:\.\d{0,3})?)$/i.exec(param);
+      if (m !== null) q = Number(m[1]);
+    }
+    if (q > bestQ) {
+      best = tag.toLowerCase();
+      bestQ = q;
+      tie = false;
+    } else if (q === bestQ && q > 0) {
+      tie = true;
+    }
+  }
+  return tie ? undefined : best;
+}
+
+/**
+ * Content negotiation the cache can judge by itself: a variant stored for another `Accept-Language` still answers
+ * a request whose one most preferred language is the variant's `Content-Language` (every other varied field
+ * matching as usual), since the origin would select that same variant.
+ */
+export function languageMatches(
+  stored: Readonly<Record<string, string | null>> | undefined,
+  contentLanguage: string | undefined,
+  request: RequestHeaders,
+): boolean {
+  if (stored === undefined || contentLanguage === undefined || !('accept-language' in stored)) return false;
+  const language = contentLanguage.trim().toLowerCase();
+  if (language === '' || language.includes(',')) return false;
+  for (const name in stored) {
+    if (name === 'accept-language') continue;
+    if (normalise(name, request.get(name)) !== stored[name]) return false;
+  }
+  return preferredLanguage(request.get('accept-language')) === language;
+}

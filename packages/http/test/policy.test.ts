@@ -290,6 +290,22 @@ describe('freshness', () => {
     expect(await (await fetch('/v', { headers: { 'accept-language': 'fr' } })).text()).toBe('lang fr');
     expect(calls).toHaveLength(2);
   });
+  it('a variant in the language a request prefers most answers it, whatever its other languages', async () => {
+    const { cache } = memoryCache();
+    const { handler, calls } = countingHandler(() =>
+      cacheable('Hallo', { vary: 'Accept-Language', 'content-language': 'de' }),
+    );
+    const { fetch } = fetchThrough(cache, handler);
+    await fetch('/l', { headers: { 'accept-language': 'de, en;q=0.5' } });
+    expect(cacheStatus(await fetch('/l', { headers: { 'accept-language': 'fr;q=0.5, de;q=1.0' } }))).toMatch(
+      /hit/,
+    );
+    // a tie, or another language first: the origin decides
+    expect(cacheStatus(await fetch('/l', { headers: { 'accept-language': 'fr, de' } }))).toContain(
+      'fwd=vary-miss',
+    );
+    expect(calls).toHaveLength(2);
+  });
 });
 
 describe('stale policies and collapsing', () => {
