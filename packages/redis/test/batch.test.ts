@@ -12,10 +12,18 @@ import {
   type ReadInfo,
   setMany,
 } from '@cache/core';
+import { connect, createServer, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisBackend } from '../src/index.js';
 import { fakeRespServer } from './fake-resp-server.js';
-import { clusterBackend, rawClient, rawCluster, singleBackend, uniqueNamespace } from './helpers.js';
+import {
+  clusterBackend,
+  REDIS_URL,
+  rawClient,
+  rawCluster,
+  singleBackend,
+  uniqueNamespace,
+} from './helpers.js';
 import { TestServer } from './servers.js';
 
 const backends: RedisBackend[] = [];
@@ -273,6 +281,52 @@ describe('replies of the wrong shape are PROTOCOL in their position', () => {
     } finally {
       await redis.close();
       await server.close();
+    }
+  });
+});
+
+describe('one round trip per batch', () => {
+  it('getMany of 100 keys reaches Redis as one burst of commands, 100 awaited gets as 100', async () => {
+    // A TCP proxy on port 18430 in front of the shared server counts the chunks the client sends.
+    const target = new URL(REDIS_URL);
+    let chunks = 0;
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const server = connect(Number(target.port), target.hostname);
+      sockets.add(client).add(server);
+      client.on('data', (chunk) => {
+        chunks++;
+        server.write(chunk);
+      });
+      server.on('data', (chunk) => client.write(chunk));
+      client.on('error', () => server.destroy());
+      server.on('error', () => client.destroy());
+      client.on('close', () => server.destroy());
+      server.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(18430, '127.0.0.1', resolve));
+    const redis = new RedisBackend({
+      url: 'redis://127.0.0.1:18430',
+      namespace: uniqueNamespace('batch-trips'),
+    });
+    try {
+      const keys = Array.from({ length: 100 }, (_, i) => k(i));
+      await redis.setMany(keys.map((key, i) => ({ key, value: new CacheValue(i) })));
+      await redis.get(k(0));
+      chunks = 0;
+      const results = await redis.getMany(keys);
+      expect(results.every((r) => r instanceof CacheValue)).toBe(true);
+      const batch = chunks;
+      chunks = 0;
+      for (const key of keys) await redis.get(key);
+      // One write of 200 commands (TCP may cut it in a few chunks), against one write per awaited get.
+      expect(batch).toBeLessThanOrEqual(3);
+      expect(chunks).toBeGreaterThanOrEqual(100);
+      await redis.clear();
+    } finally {
+      await redis.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
     }
   });
 });
