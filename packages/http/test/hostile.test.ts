@@ -61,6 +61,34 @@ describe('huge bodies', () => {
     expect(calls).toBe(2);
   });
 
+  it('a handler still streaming when the limit is passed keeps its chunks in order', async () => {
+    const cache = createHttpCache({ store: memoryBackend({ maxEntries: 100 }), maxBodyBytes: 64 * 1024 });
+    const middleware = cacheMiddleware(cache);
+    const payload = bytes(8 * 1024 * 1024, 11);
+    const server = await listen((req, res) =>
+      middleware(req, res, () => {
+        res.setHeader('Cache-Control', 'max-age=600');
+        let offset = 0;
+        const next = (): void => {
+          if (offset >= payload.length) {
+            res.end();
+            return;
+          }
+          // bursts of chunks: the cache is still sending one burst (under backpressure) when the next is written
+          for (let i = 0; i < 8 && offset < payload.length; i++, offset += 48 * 1024) {
+            res.write(payload.subarray(offset, offset + 48 * 1024));
+          }
+          setImmediate(next);
+        };
+        next();
+      }),
+    );
+    closers.push(server.close, () => cache.close());
+    const res = await rawGet(server.base, '/slow');
+    expect(res.body.length).toBe(payload.length);
+    expect(res.body.equals(Buffer.from(payload))).toBe(true);
+  });
+
   it('the fetch wrapper passes a body over the limit through as a stream', async () => {
     const { cache } = memoryCache({ maxBodyBytes: 1024 });
     const payload = bytes(300_000, 3);

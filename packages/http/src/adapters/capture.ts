@@ -113,11 +113,19 @@ export function capture(res: ServerResponse, background = false): Capture {
     }
     resolveHead({ status: res.statusCode, statusText: res.statusMessage ?? '', headers: list, body: queue });
   };
-  const patch = (name: (typeof PATCHED)[number], virtual: (...args: unknown[]) => unknown): void => {
+  // Header methods (and writeHead, which node's own end() calls for the implicit head) switch to the native ones
+  // while the cache sends; the body methods stay captured until release, so a handler still streaming a body the
+  // cache passes through keeps feeding the queue, in order, while the cache pumps it to the client.
+  const patch = (
+    name: (typeof PATCHED)[number],
+    virtual: (...args: unknown[]) => unknown,
+    always = false,
+  ): void => {
     Object.defineProperty(res, name, {
       configurable: true,
       writable: true,
-      value: (...args: unknown[]) => (state.native ? proto[name]?.apply(res, args) : virtual(...args)),
+      value: (...args: unknown[]) =>
+        state.native && !always ? proto[name]?.apply(res, args) : virtual(...args),
     });
   };
   patch('setHeader', (name, value) => {
@@ -172,26 +180,34 @@ export function capture(res: ServerResponse, background = false): Capture {
         value: [...(Array.isArray(old.value) ? old.value : [String(old.value)]), value],
       });
   };
-  patch('flushHeaders', () => sendHead());
-  patch('write', (chunk, encoding, callback) => {
-    sendHead();
-    const bytes = toChunk(chunk, encoding);
-    if (bytes !== undefined && bytes.byteLength > 0) queue.push(bytes);
-    const cb = typeof encoding === 'function' ? encoding : callback;
-    if (typeof cb === 'function') queueMicrotask(() => (cb as () => void)());
-    return true;
-  });
-  patch('end', (chunk, encoding, callback) => {
-    if (ended) return res;
-    sendHead();
-    const bytes = toChunk(chunk, encoding);
-    if (bytes !== undefined && bytes.byteLength > 0) queue.push(bytes);
-    ended = true;
-    queue.end();
-    const cb = [chunk, encoding, callback].find((c) => typeof c === 'function');
-    if (typeof cb === 'function') queueMicrotask(() => (cb as () => void)());
-    return res;
-  });
+  patch('flushHeaders', () => sendHead(), true);
+  patch(
+    'write',
+    (chunk, encoding, callback) => {
+      sendHead();
+      const bytes = toChunk(chunk, encoding);
+      if (bytes !== undefined && bytes.byteLength > 0) queue.push(bytes);
+      const cb = typeof encoding === 'function' ? encoding : callback;
+      if (typeof cb === 'function') queueMicrotask(() => (cb as () => void)());
+      return true;
+    },
+    true,
+  );
+  patch(
+    'end',
+    (chunk, encoding, callback) => {
+      if (ended) return res;
+      sendHead();
+      const bytes = toChunk(chunk, encoding);
+      if (bytes !== undefined && bytes.byteLength > 0) queue.push(bytes);
+      ended = true;
+      queue.end();
+      const cb = [chunk, encoding, callback].find((c) => typeof c === 'function');
+      if (typeof cb === 'function') queueMicrotask(() => (cb as () => void)());
+      return res;
+    },
+    true,
+  );
   Object.defineProperty(res, 'headersSent', {
     configurable: true,
     get: () =>
