@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { batchSuite } from './cases/batch.js';
 import { cacheSuite } from './cases/cache.js';
 import { cacheLocksSuite } from './cases/cache-locks.js';
+import { cacheTagsSuite } from './cases/cache-tags.js';
 import { compressSuite } from './cases/compress.js';
 import { formatsSuite } from './cases/formats.js';
 import { httpSuite } from './cases/http.js';
@@ -31,6 +32,7 @@ const SUITES: readonly Suite[] = [
   batchSuite,
   tieredSuite,
   cacheSuite,
+  cacheTagsSuite,
   cacheLocksSuite,
   httpSuite,
 ];

@@ -69,6 +69,15 @@ export class Cache {
   readonly #keys: KeyMaker;
   /** The ReadInfo lent to synchronous reads (see `getOrSet`). */
   #info: ReadInfo = {};
+  /** Asynchronous store reads of `getOrSet` under way, by canonical key (see `#readShared`). */
+  readonly #reads = new Map<
+    string,
+    {
+      readonly read: Promise<CacheValue<unknown> | undefined>;
+      readonly info: ReadInfo;
+      readonly epoch: number;
+    }
+  >();
 
   /** @internal Use {@link createCache}. */
   constructor(shared: Shared, keys: KeyMaker) {
@@ -615,10 +624,11 @@ export class Cache {
     info: ReadInfo,
     then: (value: CacheValue<T> | undefined) => R | Promise<R>,
     failed: (error: unknown) => R | Promise<R>,
+    since?: number,
   ): R | Promise<R> {
     let vetted: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
     try {
-      vetted = this.#shared.vetRead<T>(key, value, info);
+      vetted = this.#shared.vetRead<T>(key, value, info, since);
     } catch (error) {
       return failed(error);
     }
@@ -638,29 +648,40 @@ export class Cache {
     const joined = s.flights.size === 0 ? undefined : this.#joinCold(key, load, options, trace);
     if (joined !== undefined) return joined;
     // Tags known before the read: their invalidation instants are read beside the entry, not after it.
-    const tags = options?.tags ?? s.defaults.tags;
-    if (tags !== undefined && Array.isArray(tags)) s.tags.prefetch(tags);
     // One ReadInfo serves every synchronous read (a memory hit allocates nothing for it); a read that answers
     // with a promise keeps the object it was given, and later reads get a new one.
     const info = this.#info;
     let read: CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined>;
     try {
-      read = s.store.get<T>(key, info);
+      read = this.#readShared<T>(key, info);
     } catch (error) {
       this.#info = {};
       return this.#afterRead(key, undefined, error, info, load, options, trace);
     }
     if (isPromiseLike(read)) {
       this.#info = {};
+      // Tags known before the answer: their invalidation instants are read beside the entry (the same pipeline),
+      // not after it. A synchronous read (memory) needs no head start.
+      const tags = options?.tags ?? s.defaults.tags;
+      let since: number | undefined;
+      if (tags !== undefined && Array.isArray(tags)) {
+        since = s.now();
+        s.tags.prefetch(tags);
+      }
       return Promise.resolve(read).then(
-        (value) => this.#afterRead(key, value, undefined, info, load, options, trace),
-        (error: unknown) => this.#afterRead<T>(key, undefined, error, info, load, options, trace),
+        (value) => this.#afterRead(key, value, undefined, info, load, options, trace, since),
+        (error: unknown) => this.#afterRead<T>(key, undefined, error, info, load, options, trace, since),
       );
     }
     const source = info.source;
     (info as { source?: string | undefined }).source = undefined;
-    if (read !== undefined && isFresh(read, s.now) && !isTagged(read.data)) {
-      return Promise.resolve(this.#hit(key, read.data, source, trace));
+    if (read !== undefined && isFresh(read, s.now)) {
+      const data = read.data;
+      if (!isTagged(data)) return Promise.resolve(this.#hit(key, data, source, trace));
+      // A tagged hit whose tags this process trusts: no allocation, no await (the other cases: #afterRead).
+      if (s.tags.knownVerdict(data['@cache/tags'], data['@cache/at']) === 'valid') {
+        return Promise.resolve(this.#hit(key, data.data as T, source, trace));
+      }
     }
     return this.#afterRead(
       key,
@@ -671,6 +692,36 @@ export class Cache {
       options,
       trace,
     );
+  }
+
+  /**
+   * The store read of `key` for `getOrSet`: a caller that comes while an asynchronous read of the same key is
+   * under way (and no `set`, `delete` or `clear` came since it started) shares it, so a stampede on a key costs
+   * one store read, not one per caller. Synchronous reads (memory) are never shared.
+   */
+  #readShared<T>(
+    key: CacheKey,
+    info: ReadInfo,
+  ): CacheValue<T> | undefined | PromiseLike<CacheValue<T> | undefined> {
+    const s = this.#shared;
+    const epoch = s.counters.sets + s.counters.deletes + s.counters.clears;
+    const pending = this.#reads.size === 0 ? undefined : this.#reads.get(key.canonical);
+    if (pending !== undefined && pending.epoch === epoch) {
+      return pending.read.then((value) => {
+        if (pending.info.source !== undefined) info.source = pending.info.source;
+        return value as CacheValue<T> | undefined;
+      });
+    }
+    const read = s.store.get<T>(key, info);
+    if (!isPromiseLike(read)) return read;
+    const shared = Promise.resolve(read);
+    const canonical = key.canonical;
+    this.#reads.set(canonical, { read: shared, info, epoch });
+    const forget = (): void => {
+      if (this.#reads.get(canonical)?.read === shared) this.#reads.delete(canonical);
+    };
+    shared.then(forget, forget);
+    return shared;
   }
 
   /**
@@ -769,16 +820,21 @@ export class Cache {
     loader: Loader<T>,
     callOptions: GetOrSetOptions | undefined,
     trace?: OperationContext,
+    since?: number,
   ): Promise<T> {
     const s = this.#shared;
     if (error !== undefined) {
       const kept = this.#readFailed<T>(key, error, trace);
       if (kept !== undefined) return kept;
     } else if (value !== undefined && isTagged(value.data)) {
+      const data = value.data;
+      if (isFresh(value, s.now) && s.tags.knownVerdict(data['@cache/tags'], data['@cache/at']) === 'valid') {
+        return Promise.resolve(this.#hit(key, data.data as T, info.source, trace));
+      }
       const next = (vetted: CacheValue<T> | undefined, failure?: unknown): Promise<T> =>
         this.#afterRead(key, vetted, failure, info, loader, callOptions, trace);
       return Promise.resolve(
-        this.#vetted<T, T>(key, value, info, next, (failure) => next(undefined, failure)),
+        this.#vetted<T, T>(key, value, info, next, (failure) => next(undefined, failure), since),
       );
     }
     let options: ResolvedGetOrSetOptions;

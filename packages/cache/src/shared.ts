@@ -186,8 +186,9 @@ export class Shared {
     key: CacheKey,
     value: CacheValue<unknown>,
     info: ReadInfo,
+    since?: number,
   ): Awaitable<CacheValue<T> | undefined> {
-    const vetted = this.tags.vet<T>(value);
+    const vetted = this.tags.vet<T>(value, since);
     const again = (result: CacheValue<T> | undefined): Awaitable<CacheValue<T> | undefined> => {
       const near = nearTiers(this.store);
       if (result !== undefined || near === undefined) return result;

@@ -52,6 +52,8 @@ interface Known {
   deleted: number;
   expired: number;
   until: number;
+  /** When the read of these instants was sent. */
+  sent: number;
 }
 
 /**
@@ -77,6 +79,9 @@ export class TaggedValue<T> extends CacheValue<T> {
 
 /** The verdict on a tagged entry. */
 export type TagVerdict = 'valid' | 'expired' | 'deleted';
+
+/** Most tags read in one batch (two keys each). */
+const TAGS_PER_READ = 64;
 
 /** Most tags whose instants a process remembers; the oldest is forgotten first (and read again if needed). */
 const KNOWN_LIMIT = 10_000;
@@ -120,6 +125,10 @@ export class TagClock {
   readonly maxLifetimeMs: number;
   readonly #known = new Map<string, Known>();
   readonly #pending = new Map<string, Promise<Known>>();
+  /** Tags to read again soon (refresh ahead), gathered until the current task is done. */
+  readonly #due = new Set<string>();
+  /** Instants used less than this before they lapse are read again in the background. */
+  readonly #refreshMs: number;
   /** The latest instant this process invalidated a tag at. */
   #lastInvalidation = 0;
 
@@ -131,6 +140,7 @@ export class TagClock {
     this.#now = settings.now;
     this.#cacheMs = coherent ? 0 : settings.cacheMs;
     this.cacheMs = this.#cacheMs;
+    this.#refreshMs = this.#cacheMs / 2;
     this.maxLifetimeMs = settings.maxLifetimeMs;
   }
 
@@ -166,8 +176,13 @@ export class TagClock {
   /** Starts reading the instants of `tags` unless they are known (`getOrSet` with `tags`: beside the entry read). */
   prefetch(tags: readonly string[]): void {
     const now = this.#now();
-    const missing = tags.filter((tag) => !this.#fresh(tag, now) && !this.#pending.has(tag));
-    if (missing.length > 0) this.#fetch(missing).catch(() => undefined);
+    let missing: string[] | undefined;
+    for (const tag of tags) {
+      if (this.#fresh(tag, now) || this.#pending.has(tag)) continue;
+      if (missing === undefined) missing = [tag];
+      else missing.push(tag);
+    }
+    if (missing !== undefined) this.#fetch(missing).catch(() => undefined);
   }
 
   /**
@@ -176,14 +191,14 @@ export class TagClock {
    * after its data was read (or expired without a grace window). Synchronous when the instants are known.
    * Rejects (throws) when they cannot be read: a tagged value is never served unchecked.
    */
-  vet<T>(value: CacheValue<unknown>): Awaitable<CacheValue<T> | undefined> {
+  vet<T>(value: CacheValue<unknown>, since = Number.POSITIVE_INFINITY): Awaitable<CacheValue<T> | undefined> {
     const envelope = value.data as TaggedData;
     const tags = envelope[TAGS];
     const at = envelope[AT];
     if (!Array.isArray(tags) || typeof at !== 'number') {
       throw new CacheError('CORRUPT_ENTRY', 'a tagged entry has no valid tag list or instant');
     }
-    const verdict = this.verdict(tags, at);
+    const verdict = this.verdict(tags, at, since);
     const finish = (v: TagVerdict): CacheValue<T> | undefined => {
       if (v === 'deleted') return undefined;
       const data = envelope.data as T;
@@ -203,22 +218,43 @@ export class TagClock {
       const known = this.#known.get(tag);
       if (known !== undefined && known.deleted >= at) return 'deleted';
       if (known === undefined || known.until <= now) return undefined;
+      if (known.until - now < this.#refreshMs) this.#refreshAhead(tag);
       if (known.expired >= at) result = 'expired';
     }
     return result;
   }
 
-  /** Whether data read at `at` with `tags` may still be served. */
-  verdict(tags: readonly string[], at: number): Awaitable<TagVerdict> {
+  /**
+   * Reads `tag`'s instants again before this process stops trusting them, so a tag in use never makes a read
+   * wait: the tags due are read together, once the event loop turns.
+   */
+  #refreshAhead(tag: string): void {
+    if (this.#pending.has(tag) || this.#due.has(tag)) return;
+    this.#due.add(tag);
+    if (this.#due.size > 1) return;
+    // Once the event loop turns: every tag due by then is read in one batch.
+    setTimeout(() => {
+      const due = [...this.#due].filter((t) => !this.#pending.has(t));
+      this.#due.clear();
+      if (due.length > 0) this.#fetch(due).catch(() => undefined);
+    }, 0);
+  }
+
+  /**
+   * Whether data read at `at` with `tags` may still be served. Instants are trusted for `tagCacheMs`, and also
+   * when their read was sent at or after `since` (the start of the caller's own lookup, which prefetched them).
+   */
+  verdict(tags: readonly string[], at: number, since = Number.POSITIVE_INFINITY): Awaitable<TagVerdict> {
     const now = this.#now();
     const missing: string[] = [];
     let result: TagVerdict = 'valid';
     for (const tag of tags) {
       const known = this.#known.get(tag);
-      if (known === undefined || known.until <= now) {
+      if (known === undefined || (known.until <= now && known.sent < since)) {
         missing.push(tag);
         continue;
       }
+      if (known.until - now < this.#refreshMs) this.#refreshAhead(tag);
       if (known.deleted >= at) return 'deleted';
       if (known.expired >= at) result = 'expired';
     }
@@ -252,7 +288,8 @@ export class TagClock {
     const field = mode === 'delete' ? 'deleted' : 'expired';
     for (const tag of tags) {
       const known = this.#known.get(tag);
-      if (known === undefined) this.#remember(tag, { deleted: 0, expired: 0, until: 0, [field]: at });
+      if (known === undefined)
+        this.#remember(tag, { deleted: 0, expired: 0, until: 0, sent: 0, [field]: at });
       else known[field] = Math.max(known[field], at);
     }
     const keys = tags.map((tag) => this.keysOf(tag)[mode === 'delete' ? 0 : 1]);
@@ -283,11 +320,24 @@ export class TagClock {
     return Promise.all(tags.map((tag) => this.#pending.get(tag) as Promise<Known>));
   }
 
-  /** Reads both instants of each tag in one batch and remembers them (merged: instants only move forward). */
+  /**
+   * Reads both instants of each tag in one batch and remembers them (merged: instants only move forward). Many
+   * tags go in several batches, so a refresh of every tag in use stays within a store's bound on operations in
+   * flight (`RedisBackend`'s `maxInFlight`).
+   */
   #fetch(tags: readonly string[]): Promise<void> {
+    if (tags.length > TAGS_PER_READ) {
+      const parts: Promise<void>[] = [];
+      for (let from = 0; from < tags.length; from += TAGS_PER_READ) {
+        parts.push(this.#fetch(tags.slice(from, from + TAGS_PER_READ)));
+      }
+      return Promise.all(parts).then(() => undefined);
+    }
     const keys = tags.flatMap((tag) => this.keysOf(tag));
+    // Trusted for cacheMs from the moment the read was sent, not from its answer: the bound stays exact.
+    const sent = this.#now();
+    const until = sent + this.#cacheMs;
     const read = Promise.resolve(readMany<number>(this.#reader, keys)).then((results) => {
-      const until = this.#now() + this.#cacheMs;
       const out: Known[] = [];
       tags.forEach((tag, i) => {
         const deleted = instantOf(results[2 * i], tag);
@@ -297,6 +347,7 @@ export class TagClock {
           deleted: Math.max(deleted, previous?.deleted ?? 0),
           expired: Math.max(expired, previous?.expired ?? 0),
           until,
+          sent,
         };
         this.#remember(tag, known);
         out.push(known);
