@@ -315,8 +315,10 @@ export class HttpCache {
     replaced?: StoredResponse,
   ): Promise<boolean> {
     const resource = await this.#read(key);
+    // The variant this request selects goes (replaced by `variant`, or dropped): matched by its Vary values, since
+    // an entry read back from Redis holds copies, not the objects the caller saw.
     const others = (resource?.variants ?? []).filter(
-      (v) => v !== replaced && !sameVariant(v, variant, request),
+      (v) => v !== replaced && !varyMatches(v.vary, request.headers) && !sameResponse(v, replaced),
     );
     const variants = variant === undefined ? others : [variant, ...others].slice(0, this.#o.maxVariants);
     if (variants.length === 0 && resource === undefined) return false;
@@ -574,9 +576,14 @@ function select(resource: StoredResource, request: CacheRequest): StoredResponse
 }
 
 /** True when `a` is the variant `request` selects, so a new response for `request` replaces it. */
-function sameVariant(a: StoredResponse, b: StoredResponse | undefined, request: CacheRequest): boolean {
-  if (b === undefined) return false;
-  return varyMatches(a.vary, request.headers);
+/** True when `a` is a copy of `b` (same response received at the same instant). */
+function sameResponse(a: StoredResponse, b: StoredResponse | undefined): boolean {
+  return (
+    b !== undefined &&
+    a.responseTime === b.responseTime &&
+    a.requestTime === b.requestTime &&
+    a.status === b.status
+  );
 }
 
 type Reuse = 'fresh' | 'stale-ok' | 'revalidate-in-background' | 'request' | 'validate';
