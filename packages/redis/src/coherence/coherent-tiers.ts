@@ -9,14 +9,12 @@ import {
   type CacheBackend,
   CacheError,
   type CacheKey,
-  type CacheOperation,
   type CacheValue,
   type ClearableBackend,
   Composition,
   compose,
   type DeleteStatus,
   diagnostics,
-  distinctKeys,
   getMany,
   isPromiseLike,
   type ReadInfo,
@@ -25,21 +23,13 @@ import { RedisBackend } from '../redis-backend.js';
 import { classify } from '../redis-errors.js';
 import { busSettings } from './bus-target.js';
 import type { CoherenceErrorEvent, CoherenceOperation, CoherenceStats, TrustChange } from './events.js';
-import {
-  allInvalidationMessage,
-  batchInvalidationMessages,
-  type Channels,
-  channelsFor,
-  invalidationMessage,
-  ownPrefix,
-  parseInvalidation,
-  prefixInvalidationMessage,
-} from './messages.js';
+import { type Channels, channelsFor, ownPrefix, parseInvalidation } from './messages.js';
 import {
   type CoherentTiersOptions,
   type ResolvedCoherenceSettings,
   resolveCoherenceSettings,
 } from './options.js';
+import { Announcer } from './announcer.js';
 import { Publisher } from './publisher.js';
 import { TrustMonitor } from './trust-monitor.js';
 
@@ -85,6 +75,7 @@ export class CoherentTiers<
   readonly #far: CacheBackend;
   readonly #farPath: BackendLabel;
   readonly #publisher: Publisher;
+  readonly #announcer: Announcer;
   readonly #monitor: TrustMonitor;
   readonly #ownPrefix: string;
   readonly #stats: MutableStats = {
@@ -96,8 +87,6 @@ export class CoherentTiers<
     sessions: 0,
   };
   readonly #waiters = new Set<() => void>();
-  /** Set once a publishing failure was reported, until a publish succeeds again. */
-  #publishOutage = false;
   #closed = false;
 
   constructor(options: CoherentTiersOptions<L1, L2>) {
@@ -119,6 +108,18 @@ export class CoherentTiers<
     this.channels = channelsFor(this.settings.channel, this.instanceId);
     this.#ownPrefix = ownPrefix(this.instanceId);
     this.#publisher = new Publisher(bus, this.settings.publishTimeoutMs);
+    this.#announcer = new Announcer(
+      this.#publisher,
+      this.channels.invalidations,
+      this.instanceId,
+      this.label,
+      {
+        published: () => {
+          this.#stats.published++;
+        },
+        report: (operation, error, key) => this.#report(operation, error, key),
+      },
+    );
     this.#monitor = new TrustMonitor(
       bus,
       this.settings,
@@ -131,8 +132,8 @@ export class CoherentTiers<
         invalidation: (message) => this.#onInvalidation(message),
         heartbeatReceived: () => this.#publishMessage('heartbeat'),
         report: (operation, error) => this.#report(operation, error),
-        heartbeatPublished: () => this.#published(),
-        heartbeatFailed: (error) => this.#reportPublishOutage('heartbeat', error),
+        heartbeatPublished: () => this.#announcer.recovered(),
+        heartbeatFailed: (error) => this.#announcer.reportOutage('heartbeat', error),
       },
     );
     this.#publisher.warmUp();
@@ -177,12 +178,12 @@ export class CoherentTiers<
    * processes may serve their old copy until it expires, and the caller should know.
    */
   async set<T>(key: CacheKey, value: CacheValue<T>): Promise<void> {
-    await this.#writeThenPublish(key, 'set', () => this.composition.set(key, value));
+    await this.#announcer.afterWrite(key, 'set', () => this.composition.set(key, value));
   }
 
   /** Deletes from every layer, then publishes the invalidation. Rejects like `set`. */
   async delete(key: CacheKey): Promise<DeleteStatus> {
-    return this.#writeThenPublish(key, 'delete', () => this.composition.delete(key));
+    return this.#announcer.afterWrite(key, 'delete', () => this.composition.delete(key));
   }
 
   /**
@@ -216,7 +217,7 @@ export class CoherentTiers<
    * old copies until they expire), as `set` would reject.
    */
   async setMany<T>(entries: readonly BatchEntry<T>[]): Promise<BatchWrite[]> {
-    return this.#batchThenPublish(
+    return this.#announcer.afterBatch(
       entries.map((entry) => entry.key),
       'set',
       () => this.composition.setMany(entries),
@@ -225,72 +226,7 @@ export class CoherentTiers<
 
   /** Deletes every key from every layer (one batch per layer), then publishes the invalidations like `setMany`. */
   async deleteMany(keys: readonly CacheKey[]): Promise<BatchDelete[]> {
-    return this.#batchThenPublish(keys, 'delete', () => this.composition.deleteMany(keys));
-  }
-
-  async #batchThenPublish<R>(
-    keys: readonly CacheKey[],
-    operation: CacheOperation,
-    write: () => Awaitable<(R | CacheError)[]>,
-  ): Promise<(R | CacheError)[]> {
-    let results: (R | CacheError)[];
-    try {
-      results = await write();
-    } catch (error) {
-      results = keys.map(() =>
-        CacheError.wrap(error, 'BACKEND', `${operation} failed in "${this.label}"`, {
-          backend: this.label,
-          operation,
-        }),
-      );
-    }
-    if (keys.length === 0) return results;
-    // Failed writes are announced too (they may have reached Redis, after a timeout say), as for single writes.
-    const messages = batchInvalidationMessages(this.instanceId, distinctKeys(keys).keys);
-    const failure = await this.#publishAll(messages, operation);
-    if (failure === undefined) return results;
-    let wrote = false;
-    const published = results.map((result, i) => {
-      if (CacheError.is(result)) return result;
-      wrote = true;
-      return this.#publishError(
-        keys[i] as CacheKey,
-        operation,
-        failure,
-        `${operation} reached the cache, but its invalidation could not be published, so other processes may ` +
-          'keep their old copy until it expires',
-      );
-    });
-    if (!wrote) {
-      this.#reportPublishOutage(
-        'publish',
-        this.#publishError(
-          undefined,
-          operation,
-          failure,
-          `${operation} failed, and its invalidations could not be published either`,
-        ),
-      );
-    }
-    return published;
-  }
-
-  /** Publishes `messages` on the invalidation channel; resolves with the first failure, if any. */
-  async #publishAll(messages: readonly string[], operation: CacheOperation): Promise<unknown> {
-    if (this.#closed) return new CacheError('CLOSED', `${this.label}: closed`, { operation });
-    const outcomes = await Promise.all(
-      messages.map((message) =>
-        this.#publisher.publish(this.channels.invalidations, message).then(
-          () => {
-            this.#stats.published++;
-            this.#published();
-            return undefined;
-          },
-          (error: unknown) => error ?? new Error('publish failed'),
-        ),
-      ),
-    );
-    return outcomes.find((outcome) => outcome !== undefined);
+    return this.#announcer.afterBatch(keys, 'delete', () => this.composition.deleteMany(keys));
   }
 
   /**
@@ -307,11 +243,7 @@ export class CoherentTiers<
         operation: 'clear',
       });
     }
-    await this.#clearThenPublish(
-      () => this.composition.clearPrefix(prefix),
-      prefixInvalidationMessage(this.instanceId, prefix),
-      'cleared',
-    );
+    await this.#announcer.afterClearPrefix(prefix, () => this.composition.clearPrefix(prefix));
   }
 
   /**
@@ -327,131 +259,9 @@ export class CoherentTiers<
    * Resolves once this L1 is cleared and the message published; rejects like {@link clearPrefix}.
    */
   async invalidateAll(): Promise<void> {
-    await this.#clearThenPublish(
-      () => (this.composition as Composition<ClearableBackend, CacheBackend>).invalidateAll(),
-      allInvalidationMessage(this.instanceId),
-      'dropped',
+    await this.#announcer.afterInvalidateAll(() =>
+      (this.composition as Composition<ClearableBackend, CacheBackend>).invalidateAll(),
     );
-  }
-
-  async #clearThenPublish(clear: () => Promise<void>, message: string, what: string): Promise<void> {
-    let clearFailure: { error: unknown } | undefined;
-    try {
-      await clear();
-    } catch (error) {
-      clearFailure = { error };
-    }
-    // Published even when clearing failed: part of it may have been done, and other processes must not keep
-    // serving what is gone.
-    const failure = await this.#publishAll([message], 'clear');
-    if (clearFailure !== undefined) {
-      if (failure !== undefined) {
-        this.#reportPublishOutage(
-          'publish',
-          this.#publishError(
-            undefined,
-            'clear',
-            failure,
-            'clear failed, and its message could not be published either',
-          ),
-        );
-      }
-      throw clearFailure.error;
-    }
-    if (failure !== undefined) {
-      throw this.#publishError(
-        undefined,
-        'clear',
-        failure,
-        `the entries were ${what} here, but the message could not be published, so other processes may keep ` +
-          'their copies until they expire',
-      );
-    }
-  }
-
-  async #writeThenPublish<R>(
-    key: CacheKey,
-    operation: CacheOperation,
-    write: () => Awaitable<R>,
-  ): Promise<R> {
-    let result: R;
-    try {
-      result = await write();
-    } catch (error) {
-      // The write may still have reached Redis (a timeout, say): tell the others anyway, best effort. Its own
-      // error is the caller's; a publish that fails too is reported once per outage, without claiming the write.
-      const failure = await this.#publish(key, operation);
-      if (failure !== undefined) {
-        this.#reportPublishOutage(
-          'publish',
-          this.#publishError(
-            key,
-            operation,
-            failure,
-            `${operation} failed, and its invalidation could not be published either (should the write have ` +
-              'been applied all the same, after a timeout say, other processes may keep their old copy until it expires)',
-          ),
-          key,
-        );
-      }
-      throw error;
-    }
-    const failure = await this.#publish(key, operation);
-    if (failure !== undefined) {
-      throw this.#publishError(
-        key,
-        operation,
-        failure,
-        `${operation} reached the cache, but its invalidation could not be published, so other processes may ` +
-          'keep their old copy until it expires',
-      );
-    }
-    return result;
-  }
-
-  /** Publishes the invalidation of `key`; resolves with the failure, if any, rather than rejecting. */
-  async #publish(key: CacheKey, operation: CacheOperation): Promise<unknown> {
-    if (this.#closed)
-      return new CacheError('CLOSED', `${this.label}: closed`, { operation, key: key.canonical });
-    try {
-      await this.#publisher.publish(this.channels.invalidations, invalidationMessage(this.instanceId, key));
-      this.#stats.published++;
-      this.#published();
-      return undefined;
-    } catch (error) {
-      return error;
-    }
-  }
-
-  #publishError(
-    key: CacheKey | undefined,
-    operation: CacheOperation,
-    error: unknown,
-    what: string,
-  ): CacheError {
-    if (CacheError.is(error) && error.code === 'CLOSED') return error;
-    const reason = error instanceof Error ? error.message : String(error);
-    return new CacheError(classify(error), `${this.label}: ${what}: ${reason}`, {
-      cause: error,
-      backend: this.label,
-      operation,
-      ...(key === undefined ? {} : { key: key.canonical }),
-    });
-  }
-
-  /** A publish (invalidation or heartbeat) went through: the publishing outage, if any, is over. */
-  #published(): void {
-    this.#publishOutage = false;
-  }
-
-  /**
-   * Reports a publishing failure (an invalidation after a failed write, a heartbeat) once per outage: until a
-   * publish succeeds again, later failures are not reported.
-   */
-  #reportPublishOutage(operation: 'publish' | 'heartbeat', error: unknown, key?: CacheKey): void {
-    if (this.#publishOutage || this.#closed) return;
-    this.#publishOutage = true;
-    this.#report(operation, error, key);
   }
 
   /**
@@ -596,6 +406,7 @@ export class CoherentTiers<
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#announcer.close();
     this.#monitor.close();
     for (const waiter of [...this.#waiters]) waiter();
     await this.#publisher.close();
