@@ -18,6 +18,7 @@ import { type HttpCacheOptions, type ResolvedOptions, resolveOptions } from './o
 import type { CacheResponse, Handled, Origin, OriginResponse, RequestChanges } from './origin.js';
 import type { CacheRequest } from './policy/request.js';
 import { type ByteRange, requestedRange } from './range.js';
+import { Counters, type HttpCacheStats } from './stats.js';
 import { storability } from './storability.js';
 import { checkResource, type StoredResource, type StoredResponse } from './stored-response.js';
 import { languageMatches, varyMatches, varyNames, varyValues } from './vary.js';
@@ -48,6 +49,7 @@ export class HttpCache {
   readonly #name: string;
   readonly #settings: FreshnessSettings;
   readonly #prefix: string;
+  readonly #counters = new Counters();
   #lastWarn = 0;
   readonly #onStoreError: (error: CacheError) => void;
 
@@ -100,7 +102,25 @@ export class HttpCache {
    * Answers `request`: from the store, or through `origin` (called at most once), storing what may be stored.
    * Rejects only when the origin failed and no stale response may stand in.
    */
-  async handle(request: CacheRequest, origin: Origin): Promise<Handled> {
+  handle(request: CacheRequest, origin: Origin): Promise<Handled> {
+    return this.#handle(request, origin).then(
+      (handled) => {
+        this.#counters.count(handled.response.cacheStatus);
+        return handled;
+      },
+      (error: unknown) => {
+        this.#counters.originErrors++;
+        throw error;
+      },
+    );
+  }
+
+  /** Counters of what the cache answered since it was created. */
+  stats(): HttpCacheStats {
+    return this.#counters.snapshot();
+  }
+
+  async #handle(request: CacheRequest, origin: Origin): Promise<Handled> {
     const o = this.#o;
     const method = request.method;
     if (method !== 'GET' && method !== 'HEAD') return this.#otherMethod(request, origin);

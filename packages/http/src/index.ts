@@ -31,6 +31,7 @@ export {
   statusIn,
 } from './policy/predicates.js';
 export type { CacheRequest, ResponseHead } from './policy/request.js';
+export type { HttpCacheStats } from './stats.js';
 export type { FreshnessOverride, StoredResource, StoredResponse } from './stored-response.js';
 export type {
   ResolvedUndiciCacheStoreOptions,

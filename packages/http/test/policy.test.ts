@@ -422,3 +422,39 @@ describe('stale policies and collapsing', () => {
     expect(new Set(texts).size).toBe(3);
   });
 });
+
+describe('stats', () => {
+  it('counts what the cache answered', async () => {
+    const clock = memoryCache();
+    let mode: 'ok' | 'throw' = 'ok';
+    const { handler } = countingHandler((req) => {
+      if (mode === 'throw') throw new Error('down');
+      if (req.headers.get('if-none-match') === '"s"') {
+        return new Response(null, { status: 304, headers: { etag: '"s"', 'cache-control': 'max-age=10' } });
+      }
+      return new Response('s', { headers: { etag: '"s"', 'cache-control': 'max-age=10' } });
+    });
+    const { fetch } = fetchThrough(clock.cache, handler);
+    await fetch('/s'); // miss, stored
+    await fetch('/s'); // hit
+    await fetch('/s', { headers: { authorization: 'x' } }); // bypassed
+    clock.advance(11_000);
+    await fetch('/s'); // revalidated: 304, stored
+    clock.advance(11_000);
+    mode = 'throw';
+    await fetch('/s'); // fail-safe
+    await expect(fetch('/other')).rejects.toThrow('down'); // origin error
+    expect(clock.cache.stats()).toEqual({
+      hits: 1,
+      staleHits: 0,
+      collapsed: 0,
+      misses: 1,
+      revalidations: 1,
+      notModified: 1,
+      stored: 2,
+      failSafe: 1,
+      bypassed: 1,
+      originErrors: 1,
+    });
+  });
+});
