@@ -155,7 +155,14 @@ export class RedisLocks implements LockStore {
     }
     const token = lockToken();
     const args = [token, String(Math.ceil(leaseMs)), String(this.#fenceTtlMs)];
-    return this.#eval(key, ACQUIRE, [lockKey, fenceKey], args).then((reply) => {
+    const attempt = this.#eval(key, ACQUIRE, [lockKey, fenceKey], args);
+    // An attempt that missed its deadline may still have taken the lock: give it back, by token, so that it does
+    // not hold the key for a whole lease with nobody loading.
+    attempt.catch((error: unknown) => {
+      if (!CacheError.is(error, 'TIMEOUT')) return; // refused before it was sent, or answered: nothing taken
+      this.#send(key, lockKey, ['EVAL', RELEASE.source, '1', lockKey, token, '', '']).catch(ignore);
+    });
+    return attempt.then((reply) => {
       if (!Array.isArray(reply) || reply.length !== 2) throw this.#error(protocolError('lock acquire'), key);
       const [taken, detail] = reply as unknown[];
       if (taken === 1) {
