@@ -39,6 +39,19 @@ function endToEnd(headers) {
   return out;
 }
 
+/** Sends an interim response (102, 103, any other 1xx but 101) to the client ahead of the final one. */
+function interim(res, statusCode, statusMessage, headers) {
+  if (statusCode === 102) res.writeProcessing();
+  else if (statusCode === 103) res.writeEarlyHints(endToEnd(headers));
+  else if (statusCode !== 100 && statusCode !== 101 && res.socket !== null) {
+    let head = `HTTP/1.1 ${statusCode} ${statusMessage ?? ''}\r\n`;
+    for (const [name, value] of Object.entries(endToEnd(headers))) {
+      for (const one of Array.isArray(value) ? value : [value]) head += `${name}: ${one}\r\n`;
+    }
+    res.socket.write(`${head}\r\n`);
+  }
+}
+
 /**
  * Starts a node:http server on `port` that forwards each request to `origin` through `dispatcher` (an Agent
  * composed with the cache interceptor) and streams the answer back. Returns `{ base, close }`.
@@ -58,6 +71,8 @@ export async function startUndiciProxy({ origin, port, dispatcher, onClose }) {
           controller = c;
         },
         onResponseStart(_c, statusCode, resHeaders, statusMessage) {
+          // undici hands interim (1xx) responses to the same callback, before the final one: relay them as such.
+          if (statusCode < 200) return interim(res, statusCode, statusMessage, resHeaders);
           res.writeHead(statusCode, statusMessage || undefined, endToEnd(resHeaders));
         },
         onResponseData(c, chunk) {
