@@ -41,15 +41,19 @@ function forwarder(origin) {
   return (req, res) => {
     const headers = {};
     for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
+    let started = false;
     const upstream = httpRequest(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
       (response) => {
+        started = true;
         const fields = endToEnd(response.rawHeaders);
         for (const name of res.getHeaderNames()) res.removeHeader(name);
         res.writeHead(response.statusCode, response.statusMessage, fields);
         response.on('data', (chunk) => res.write(chunk));
+        // A body longer than its Content-Length makes node's client fail the socket after the response is complete:
+        // the response still ends (as a reverse proxy passes what the length says); 'close' ends a cut one.
         response.on('end', () => res.end());
-        response.on('error', () => res.end());
+        response.on('close', () => res.end());
       },
     );
     upstream.on('information', (info) => {
@@ -73,6 +77,7 @@ function forwarder(origin) {
       }
     });
     upstream.on('error', (error) => {
+      if (started) return;
       res.statusCode = 502;
       res.end(`origin unreachable: ${error.message}`);
     });
