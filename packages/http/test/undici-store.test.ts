@@ -285,6 +285,8 @@ describe('undiciCacheStore contract', () => {
       ['CONNECTION', 'set'],
       ['CONNECTION', 'delete'],
     ]);
+    // The URL in the report, never its query string (tokens travel there).
+    expect(errors.map((e) => e.key)).toEqual(Array(4).fill('http://example.test/a?…'));
   });
 
   it('stores entries under its keyPrefix, one key per URL', async () => {

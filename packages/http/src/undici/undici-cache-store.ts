@@ -25,7 +25,7 @@ import { entryInstants, findVariant, matches, withVariant } from './variants.js'
 
 /** A response between the read and the write of its entry. */
 interface Commit {
-  /** Set by a delete of the URL: the variants read before it must not be written back, nor this one served. */
+  /** Set by a delete of the URL: the write is cancelled (nothing read is written back) and this is not served. */
   deleted: boolean;
   readonly stored: StoredResponse;
 }
@@ -316,7 +316,7 @@ export class UndiciCacheStore implements UndiciStoreContract {
     const wrapped = CacheError.wrap(error, 'BACKEND', `undici cache store ${operation} failed`, {
       backend: this.backend.label,
       operation,
-      key: `${key?.origin} ${key?.path}`,
+      key: describeUrl(key),
     });
     try {
       this.#options.onError(wrapped);
@@ -325,6 +325,13 @@ export class UndiciCacheStore implements UndiciStoreContract {
     }
     return undefined;
   }
+}
+
+/** The URL of `key` for an error, without its query string (which may carry tokens). */
+function describeUrl(key: UndiciCacheKey | undefined): string {
+  const path = typeof key?.path === 'string' ? key.path : '';
+  const query = path.indexOf('?');
+  return `${String(key?.origin)}${query === -1 ? path : `${path.slice(0, query)}?…`}`;
 }
 
 function toStored(key: UndiciCacheKey, value: UndiciCacheValue, body: Buffer): StoredResponse {
