@@ -278,6 +278,13 @@ describe('replies of the wrong shape are PROTOCOL in their position', () => {
         undefined,
       ]);
       expect(data((await redis.deleteMany([k(1)])) as never)).toEqual(['PROTOCOL']);
+      // EXEC of an entry write answered with +OK for every command: that entry fails, never reported stored.
+      server.setReply((args) => (args[0] === 'EXEC' ? '*3\r\n+OK\r\n+OK\r\n+OK\r\n' : undefined));
+      expect(
+        data(
+          (await redis.setMany([{ key: k(1), value: CacheValue.fromTtl(1, { ttlMs: 60_000 }) }])) as never,
+        ),
+      ).toEqual(['PROTOCOL']);
     } finally {
       await redis.close();
       await server.close();
