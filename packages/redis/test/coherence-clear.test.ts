@@ -77,6 +77,29 @@ for (const mode of ['single', 'cluster'] as const) {
       expect(again.every((i) => i.source === 'cache.memory')).toBe(true);
     });
 
+    it('getMany while memory is not trusted yet goes to Redis in one batch, counted as bypassed reads', async () => {
+      const ns = uniqueNamespace(`coh-batch-${mode}`);
+      const a = await participant(mode, ns);
+      const keys = [key('app', 1), key('app', 2)];
+      await a.setMany([{ key: keys[0] as CacheKey, value: value('one') }]);
+      // Just created: no heartbeat has come back, so memory is not trusted.
+      const fresh = coherentTiers({
+        l1: memoryBackend({ maxEntries: 100 }),
+        l2: new RedisBackend({ ...redisTarget(mode), namespace: ns }),
+        redis: redisTarget(mode),
+        maxStalenessMs: BOUND_MS,
+        heartbeatIntervalMs: HEARTBEAT_MS,
+        onError: () => {},
+      });
+      opened.push(fresh);
+      expect(fresh.trusted).toBe(false);
+      const infos: ReadInfo[] = [{}, {}];
+      const results = await fresh.getMany<string>(keys, infos);
+      expect(results.map((r) => (r as CacheValue<string> | undefined)?.data)).toEqual(['one', undefined]);
+      expect(infos.map((i) => i.source)).toEqual(['cache.redis', undefined]);
+      expect(fresh.stats.bypassedReads).toBe(2);
+    });
+
     it('setMany and deleteMany of A: B stops serving its memory copies within the bound (batched messages)', async () => {
       const ns = uniqueNamespace(`coh-batch-${mode}`);
       const a = await participant(mode, ns);
