@@ -54,6 +54,10 @@ interface Known {
   until: number;
   /** When the read of these instants was sent. */
   sent: number;
+  /** The change token this process had read before it sent that read (see `TagClock`). */
+  token: string | undefined;
+  /** A renewal of the trust in it is scheduled. */
+  due: boolean;
 }
 
 /**
@@ -125,8 +129,12 @@ export class TagClock {
   readonly maxLifetimeMs: number;
   readonly #known = new Map<string, Known>();
   readonly #pending = new Map<string, Promise<Known>>();
-  /** Tags to read again soon (refresh ahead), gathered until the current task is done. */
+  /** Tags in use whose trust ends soon, gathered until the event loop turns (see {@link #refresh}). */
   readonly #due = new Set<string>();
+  /** The reserved key of the namespace's change token, rewritten by every invalidation after its instants. */
+  readonly #tokenKey: CacheKey;
+  /** The change token this process read last (`undefined`: none read yet). */
+  #token: string | undefined;
   /** Instants used less than this before they lapse are read again in the background. */
   readonly #refreshMs: number;
   /** The latest instant this process invalidated a tag at. */
@@ -142,6 +150,7 @@ export class TagClock {
     this.cacheMs = this.#cacheMs;
     this.#refreshMs = this.#cacheMs / 2;
     this.maxLifetimeMs = settings.maxLifetimeMs;
+    this.#tokenKey = new CacheKey(this.#prefix, 0, [{ name: 'changed', value: null }]);
   }
 
   /**
@@ -212,13 +221,16 @@ export class TagClock {
 
   /** {@link verdict} from what this process knows now, without a read: `undefined` when it does not know. */
   knownVerdict(tags: readonly string[], at: number): TagVerdict | undefined {
+    const map = this.#known;
     const now = this.#now();
     let result: TagVerdict = 'valid';
-    for (const tag of tags) {
-      const known = this.#known.get(tag);
-      if (known !== undefined && known.deleted >= at) return 'deleted';
-      if (known === undefined || known.until <= now) return undefined;
-      if (known.until - now < this.#refreshMs) this.#refreshAhead(tag);
+    for (let i = 0; i < tags.length; i++) {
+      const known = map.get(tags[i] as string);
+      if (known === undefined) return undefined;
+      if (known.deleted >= at) return 'deleted';
+      const left = known.until - now;
+      if (left <= 0) return undefined;
+      if (left < this.#refreshMs && !known.due) this.#refreshAhead(tags[i] as string, known);
       if (known.expired >= at) result = 'expired';
     }
     return result;
@@ -228,16 +240,50 @@ export class TagClock {
    * Reads `tag`'s instants again before this process stops trusting them, so a tag in use never makes a read
    * wait: the tags due are read together, once the event loop turns.
    */
-  #refreshAhead(tag: string): void {
-    if (this.#pending.has(tag) || this.#due.has(tag)) return;
+  #refreshAhead(tag: string, known: Known): void {
+    known.due = true;
+    if (this.#pending.has(tag)) return;
     this.#due.add(tag);
-    if (this.#due.size > 1) return;
-    // Once the event loop turns: every tag due by then is read in one batch.
-    setTimeout(() => {
-      const due = [...this.#due].filter((t) => !this.#pending.has(t));
-      this.#due.clear();
-      if (due.length > 0) this.#fetch(due).catch(() => undefined);
-    }, 0);
+    if (this.#due.size === 1) setTimeout(() => this.#refresh(), 0);
+  }
+
+  /**
+   * Renews the trust in the tags due with ONE read, whatever their number: the namespace's change token.
+   * Every invalidation writes a new random token after its instants. A tag whose instants were read after this
+   * process had read token T (its `token`) is still current when the token read now is still T: any
+   * invalidation that resolved before this read would have replaced T, after writing its instants. Tags read
+   * under another token are read again (in batches), under the token just read.
+   */
+  #refresh(): void {
+    const due = [...this.#due];
+    this.#due.clear();
+    const sent = this.#now();
+    Promise.resolve(readMany<string>(this.#reader, [this.#tokenKey]))
+      .then(([result]) => {
+        if (result instanceof CacheError) throw result;
+        const token = typeof result?.data === 'string' ? result.data : '';
+        this.#token = token;
+        const until = sent + this.#cacheMs;
+        const stale: string[] = [];
+        for (const tag of due) {
+          const known = this.#known.get(tag);
+          if (known === undefined || this.#pending.has(tag)) continue;
+          if (known.token === token) {
+            known.until = Math.max(known.until, until);
+            known.due = false;
+          } else {
+            stale.push(tag);
+          }
+        }
+        return stale.length > 0 ? this.#fetch(stale) : undefined;
+      })
+      .catch(() => {
+        // The tags lapse, and the next read of each reads it again.
+        for (const tag of due) {
+          const known = this.#known.get(tag);
+          if (known !== undefined) known.due = false;
+        }
+      });
   }
 
   /**
@@ -254,7 +300,7 @@ export class TagClock {
         missing.push(tag);
         continue;
       }
-      if (known.until - now < this.#refreshMs) this.#refreshAhead(tag);
+      if (known.until - now < this.#refreshMs && !known.due) this.#refreshAhead(tag, known);
       if (known.deleted >= at) return 'deleted';
       if (known.expired >= at) result = 'expired';
     }
@@ -288,9 +334,19 @@ export class TagClock {
     const field = mode === 'delete' ? 'deleted' : 'expired';
     for (const tag of tags) {
       const known = this.#known.get(tag);
-      if (known === undefined)
-        this.#remember(tag, { deleted: 0, expired: 0, until: 0, sent: 0, [field]: at });
-      else known[field] = Math.max(known[field], at);
+      if (known === undefined) {
+        this.#remember(tag, {
+          deleted: 0,
+          expired: 0,
+          until: 0,
+          sent: 0,
+          token: undefined,
+          due: false,
+          [field]: at,
+        });
+      } else {
+        known[field] = Math.max(known[field], at);
+      }
     }
     const keys = tags.map((tag) => this.keysOf(tag)[mode === 'delete' ? 0 : 1]);
     // A later instant written meanwhile by another process wins: instants only move forward. A failed read
@@ -305,6 +361,12 @@ export class TagClock {
     const written = await writeMany(this.#store, entries);
     const failed = written.find((outcome) => outcome !== undefined);
     if (failed !== undefined) throw failed;
+    // Then, and only then, a new change token: a process that reads it reads the instants above after it.
+    const token = `${at.toString(36)}.${Math.random().toString(36).slice(2, 12)}`;
+    const [tokenFailed] = await writeMany(this.#store, [
+      { key: this.#tokenKey, value: new CacheValue(token, at + this.maxLifetimeMs) },
+    ]);
+    if (tokenFailed !== undefined) throw tokenFailed;
   }
 
   #fresh(tag: string, now: number): boolean {
@@ -337,6 +399,7 @@ export class TagClock {
     // Trusted for cacheMs from the moment the read was sent, not from its answer: the bound stays exact.
     const sent = this.#now();
     const until = sent + this.#cacheMs;
+    const token = this.#token;
     const read = Promise.resolve(readMany<number>(this.#reader, keys)).then((results) => {
       const out: Known[] = [];
       tags.forEach((tag, i) => {
@@ -348,6 +411,8 @@ export class TagClock {
           expired: Math.max(expired, previous?.expired ?? 0),
           until,
           sent,
+          token,
+          due: false,
         };
         this.#remember(tag, known);
         out.push(known);
