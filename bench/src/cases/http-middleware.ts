@@ -1,7 +1,7 @@
 /**
  * Our server middleware for the http suite's load part: `createHttpCache` + `cacheMiddleware` from `@cache/http`
- * in front of the application's handler, over memory or `compose(memory, redis)`. Loaded by `http-servers.ts`
- * in the server's child process. The exports are looked up at run time, so the suite reports a missing adapter
+ * in front of the application's handler (node:http or Express), over memory or `compose(memory, redis)`. Loaded
+ * by `http-servers.ts` in the server's child process. The exports are looked up at run time, so the suite reports a missing adapter
  * as a row that did not start instead of failing to compile.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
@@ -15,10 +15,8 @@ interface HttpExports {
   readonly cacheMiddleware?: (cache: unknown) => Middleware;
 }
 
-export async function middlewareListener(
-  handler: Handler,
-  redisUrl: string | undefined,
-): Promise<RequestListener> {
+/** Our middleware over memory, or `compose(memory, redis)` when `redisUrl` is given. */
+export async function cacheMiddlewareFor(redisUrl: string | undefined): Promise<Middleware> {
   const http = (await import('@cache/http')) as HttpExports;
   const { createHttpCache, cacheMiddleware } = http;
   if (typeof createHttpCache !== 'function' || typeof cacheMiddleware !== 'function') {
@@ -31,7 +29,15 @@ export async function middlewareListener(
     const { RedisBackend } = await import('@cache/redis');
     store = compose(store, new RedisBackend({ url: redisUrl, namespace: `bench:http-mw:${process.pid}:` }));
   }
-  const middleware = cacheMiddleware(createHttpCache({ store }));
+  return cacheMiddleware(createHttpCache({ store }));
+}
+
+/** A node:http listener: our middleware, then the application's handler. */
+export async function middlewareListener(
+  handler: Handler,
+  redisUrl: string | undefined,
+): Promise<RequestListener> {
+  const middleware = await cacheMiddlewareFor(redisUrl);
   return (req, res) =>
     middleware(req, res, (error) => {
       if (error !== undefined) {

@@ -78,6 +78,20 @@ async function listener(kind: string, redisUrl: string | undefined): Promise<Req
       const { middlewareListener } = await import('./http-middleware.js');
       return middlewareListener(handler, kind === 'middleware-redis' ? redisUrl : undefined);
     }
+    case 'express-by-hand': {
+      // The same by-hand cache, as the route's handler in an Express 5 app.
+      const { default: express } = await import('express');
+      const app = express();
+      app.get('/item/:id', byHand());
+      return app;
+    }
+    case 'express-middleware': {
+      const { cacheMiddlewareFor } = await import('./http-middleware.js');
+      const { default: express } = await import('express');
+      const app = express();
+      app.get('/item/:id', await cacheMiddlewareFor(undefined), (req, res) => void handler(req, res));
+      return app;
+    }
     default:
       throw new Error(`unknown server kind ${kind}`);
   }
