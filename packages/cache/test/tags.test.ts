@@ -197,6 +197,30 @@ describe('tags across caches sharing a store (as processes would)', () => {
     expect(await b.get('k')).toBeUndefined();
   });
 
+  it('a cache that keeps reading (its trust renewed by the change token) still stops within tagCacheMs', async () => {
+    const { a, b } = twoCaches(1_000);
+    await a.setMany([
+      { key: 'k', value: 'old', tags: ['t'] },
+      { key: 'other', value: 'x', tags: ['u'] },
+    ]);
+    const seen: [number, unknown][] = [];
+    let invalidatedAt = 0;
+    for (let ms = 0; ms <= 4_000; ms += 50) {
+      if (ms === 2_000) {
+        await a.invalidateTags(['t']);
+        invalidatedAt = Date.now();
+      }
+      seen.push([Date.now(), await b.get('k')]);
+      expect(await b.get('other')).toBe('x'); // untouched by the invalidation
+      await vi.advanceTimersByTimeAsync(50);
+    }
+    const before = seen.filter(([at]) => at < invalidatedAt);
+    const after = seen.filter(([at]) => at >= invalidatedAt + 1_000);
+    expect(before.every(([, value]) => value === 'old')).toBe(true);
+    expect(after.length).toBeGreaterThan(10);
+    expect(after.every(([, value]) => value === undefined)).toBe(true);
+  });
+
   it('with tagCacheMs: 0, at once', async () => {
     const { a, b } = twoCaches(0);
     await a.set('k', 'old', { tags: ['t'] });
