@@ -6,7 +6,10 @@
  */
 export function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), ms);
+    // The timer rejects one turn of the event loop later (setImmediate runs after the I/O phase): when the process
+    // itself was too busy to read its sockets, a reply that did arrive in time is delivered first, not turned into a
+    // timeout. A server that did not answer still fails at the deadline, plus that one turn.
+    const timer = setTimeout(() => setImmediate(() => reject(onTimeout())), ms);
     work.then(
       (value) => {
         clearTimeout(timer);
