@@ -9,6 +9,7 @@ import {
   type OperationContext,
   observeCache,
   type ReadInfo,
+  type Tracing,
   unobserveCache,
 } from '@cache/core';
 import type { CacheEvent, CacheEventType, CacheStats, StaleReason } from './events.js';
@@ -35,6 +36,13 @@ import { answered, operationContext, operationTracing, startLoad } from './traci
 export interface WrapOptions<A extends unknown[]> extends GetOrSetOptions {
   /** The key of one call, from its arguments. */
   readonly key: (...args: A) => KeyInput;
+}
+
+/** The distinct keys of a batch call, each position's key, and the channel the call is traced on. */
+interface Batch<T> {
+  readonly slots: Slot<T>[];
+  readonly positions: Slot<T>[];
+  readonly tracing: Tracing<OperationContext> | undefined;
 }
 
 /** One entry of {@link Cache.setMany}: a key, its value, and lifetimes or tags of its own. */
@@ -209,7 +217,8 @@ export class Cache {
     } catch (error) {
       return Promise.reject(error);
     }
-    const { slots, positions } = this.#slots<T | undefined>(inputs, keys, 'get');
+    const batch = this.#slots<T | undefined>(inputs, keys, 'get');
+    const { slots } = batch;
     const toRead: Slot<T | undefined>[] = [];
     for (const slot of slots) {
       const loaded = s.loaded(slot.key);
@@ -247,7 +256,7 @@ export class Cache {
     let done: Promise<void> | undefined;
     if (isPromiseLike(read)) done = Promise.resolve(read).then(answer);
     else answer(read);
-    return this.#gather(slots, positions, done);
+    return this.#gather(batch, done);
   }
 
   /**
@@ -277,7 +286,8 @@ export class Cache {
       s.counters.sets += batch.length;
       const keys = batch.map((entry) => entry.key);
       const written = Promise.all(keys.map((key) => s.supersede(key))).then(() => writeMany(s.store, batch));
-      const { slots, positions } = this.#slots<void>(keys, keys, 'set');
+      const traced = this.#slots<void>(keys, keys, 'set');
+      const { positions } = traced;
       const done = written.then((outcomes) => {
         positions.forEach((slot, i) => {
           const failed = outcomes[i];
@@ -287,7 +297,7 @@ export class Cache {
               : Promise.reject(asCacheError(failed, 'set', s.store.label, slot.key));
         });
       });
-      return this.#gather(slots, positions, done).then(() => undefined);
+      return this.#gather(traced, done).then(() => undefined);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -303,7 +313,8 @@ export class Cache {
       s.rejectIfClosed();
       const keys = this.#keysOf(inputs, 'deleteMany');
       s.counters.deletes += keys.length;
-      const { slots, positions } = this.#slots<boolean>(inputs, keys, 'delete');
+      const batch = this.#slots<boolean>(inputs, keys, 'delete');
+      const { slots, positions } = batch;
       const removed = Promise.all(slots.map((slot) => s.supersede(slot.key))).then(() =>
         removeMany(
           s.store,
@@ -321,7 +332,7 @@ export class Cache {
       });
       // A key given twice is removed once: its later positions report false, as sequential deletes would.
       const seen = new Set<Slot<boolean>>();
-      return this.#gather(slots, positions, done).then((answers) =>
+      return this.#gather(batch, done).then((answers) =>
         answers.map((removedOne, i) => {
           const slot = positions[i] as Slot<boolean>;
           if (seen.has(slot)) return false;
@@ -372,9 +383,10 @@ export class Cache {
     } catch (error) {
       return Promise.reject(error);
     }
-    const { slots, positions } = this.#slots<T>(inputs, keys, 'getOrSet');
+    const batch = this.#slots<T>(inputs, keys, 'getOrSet');
+    const { slots } = batch;
     const done = getOrSetSlots(this.#host(), slots, loader as unknown as BatchLoader<T>, resolved);
-    return this.#gather(slots, positions, done, true);
+    return this.#gather(batch, done, true);
   }
 
   /**
@@ -520,19 +532,23 @@ export class Cache {
     return inputs.map((input) => this.#keys.key(input));
   }
 
-  /** The distinct keys of a batch, each with the trace of its own operation when someone listens. */
+  /**
+   * The distinct keys of a batch, each with the trace of its own operation when someone listens (one decision
+   * for the whole batch: every key is traced, or none).
+   */
   #slots<T>(
     inputs: readonly KeyInput[],
     keys: readonly CacheKey[],
     operation: 'get' | 'getOrSet' | 'set' | 'delete',
-  ): { slots: Slot<T>[]; positions: Slot<T>[] } {
+  ): { slots: Slot<T>[]; positions: Slot<T>[]; tracing: Tracing<OperationContext> | undefined } {
     const tracing = operationTracing();
     const prefix = this.prefix;
-    return slotsOf<T>(
+    const made = slotsOf<T>(
       inputs,
       keys,
       tracing === undefined ? () => undefined : (key) => operationContext(operation, prefix, key.canonical),
     );
+    return { ...made, tracing };
   }
 
   /**
@@ -540,23 +556,16 @@ export class Cache {
    * operation when someone listens. `settled`: every outcome, else the first failure rejects.
    */
   #gather<T>(
-    slots: readonly Slot<T>[],
-    positions: readonly Slot<T>[],
+    batch: Batch<T>,
     done: Promise<void> | undefined,
     settled: true,
   ): Promise<PromiseSettledResult<T>[]>;
+  #gather<T>(batch: Batch<T>, done: Promise<void> | undefined): Promise<T[]>;
   #gather<T>(
-    slots: readonly Slot<T>[],
-    positions: readonly Slot<T>[],
-    done: Promise<void> | undefined,
-  ): Promise<T[]>;
-  #gather<T>(
-    slots: readonly Slot<T>[],
-    positions: readonly Slot<T>[],
+    { slots, positions, tracing }: Batch<T>,
     done: Promise<void> | undefined,
     settled = false,
   ): Promise<T[] | PromiseSettledResult<T>[]> {
-    const tracing = operationTracing();
     const answers = new Map<Slot<T>, Promise<T>>();
     const ready = done ?? Promise.resolve();
     for (const slot of slots) {

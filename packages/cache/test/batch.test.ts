@@ -1,7 +1,8 @@
 // Batch operations of the cache over memory (fake clock): getMany, setMany, deleteMany and getOrSetMany with
 // one loader call for the misses, joined with single-key loaders in flight, per-key failures, fail-safe and
 // timeouts. The Redis variants are in redis-batch.test.ts.
-import { CacheError, CacheKey } from '@cache/core';
+import dc from 'node:diagnostics_channel';
+import { CacheError, CacheKey, DIAGNOSTICS_CHANNELS, type OperationContext } from '@cache/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BatchLoader, KeyInput } from '../src/index.js';
 import { clockedCache, countingLoader } from './helpers.js';
@@ -263,5 +264,40 @@ describe('getOrSetMany', () => {
     await cache.close();
     await expect(pending).rejects.toMatchObject({ code: 'CLOSED' });
     expect(signal?.aborted).toBe(true);
+  });
+});
+
+describe('batches on the diagnostics channel', () => {
+  it('each key of a batch is traced as its single operation, with its outcome', async () => {
+    const { cache } = clockedCache({ namespace: 'd' });
+    await cache.set('a', 1);
+    const seen: Partial<OperationContext>[] = [];
+    const channel = dc.tracingChannel(DIAGNOSTICS_CHANNELS.operation);
+    const ignore = () => undefined;
+    const handlers = {
+      start: ignore,
+      end: ignore,
+      asyncStart: ignore,
+      error: ignore,
+      asyncEnd: (context: object) => {
+        const { operation, key, outcome } = context as OperationContext;
+        seen.push({ operation, key, outcome });
+      },
+    };
+    channel.subscribe(handlers);
+    try {
+      await cache.getOrSetMany(['a', 'b'], (keys) => keys.map(() => 2));
+      await cache.getMany(['a', 'zz']);
+      await cache.deleteMany(['a']);
+    } finally {
+      channel.unsubscribe(handlers);
+    }
+    expect(seen).toEqual([
+      { operation: 'getOrSet', key: cache.key('a').canonical, outcome: 'hit' },
+      { operation: 'getOrSet', key: cache.key('b').canonical, outcome: 'miss' },
+      { operation: 'get', key: cache.key('a').canonical, outcome: 'hit' },
+      { operation: 'get', key: cache.key('zz').canonical, outcome: 'miss' },
+      { operation: 'delete', key: cache.key('a').canonical, outcome: undefined },
+    ]);
   });
 });
