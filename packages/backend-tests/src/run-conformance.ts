@@ -12,6 +12,7 @@ import { keyCases } from './cases/keys.js';
 import { metadataCases } from './cases/metadata.js';
 import { rawCases } from './cases/raw.js';
 import { sizeCases } from './cases/size.js';
+import { tagCases } from './cases/tags.js';
 import type { ConformanceCaseOptions, ConformanceOptions } from './options.js';
 
 /** One case of the suite bound to a backend factory, ready to run under any runner or none. */
@@ -40,6 +41,7 @@ const FACTORIES: readonly CaseFactory[] = [
   concurrencyCases,
   firstUseCases,
   rawCases,
+  tagCases,
 ];
 
 /** Deletes run this many at a time when a test's keys are cleaned up. */
