@@ -62,11 +62,12 @@ export function distinctKeys(keys: readonly CacheKey[]): {
   const slots = new Array<number>(keys.length);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as CacheKey;
-    const canonical = key.canonical;
-    let at = index.get(canonical);
+    // Something that is not a key stays a position of its own, so that its operation fails there alone.
+    const canonical = (key as CacheKey | undefined)?.canonical;
+    let at = typeof canonical === 'string' ? index.get(canonical) : undefined;
     if (at === undefined) {
       at = distinct.length;
-      index.set(canonical, at);
+      if (typeof canonical === 'string') index.set(canonical, at);
       distinct.push(key);
     }
     slots[i] = at;
@@ -91,6 +92,43 @@ function checkList(list: unknown, what: string, backend: string, operation: Cach
       backend,
       operation,
     });
+  }
+}
+
+/**
+ * Throws `INVALID_OPTIONS` unless `keys` is an array of keys (objects with a `canonical` string, as `CacheKey`s
+ * have): a malformed batch is a mistake in the calling code, not a failure of one key.
+ */
+export function checkKeys(keys: unknown, backend: string, operation: 'get' | 'delete'): void {
+  checkList(keys, 'keys', backend, operation);
+  for (const key of keys as unknown[]) {
+    if (typeof (key as { canonical?: unknown } | null | undefined)?.canonical !== 'string') {
+      throw new CacheError('INVALID_OPTIONS', `${operation}Many: every key must be a CacheKey`, {
+        backend,
+        operation,
+      });
+    }
+  }
+}
+
+/**
+ * Throws `INVALID_OPTIONS` unless `entries` is an array of `{ key, value }` objects: a malformed batch is a
+ * mistake in the calling code, not a failure of one entry.
+ */
+export function checkEntries(entries: unknown, backend: string): void {
+  checkList(entries, 'entries', backend, 'set');
+  for (const entry of entries as unknown[]) {
+    const { key, value } = (entry ?? {}) as { key?: { canonical?: unknown }; value?: unknown };
+    if (typeof key?.canonical !== 'string' || typeof value !== 'object' || value === null) {
+      throw new CacheError(
+        'INVALID_OPTIONS',
+        'setMany: every entry must be { key: CacheKey, value: CacheValue }',
+        {
+          backend,
+          operation: 'set',
+        },
+      );
+    }
   }
 }
 
@@ -163,7 +201,8 @@ function attemptOne<R>(
 /**
  * Reads `keys` from `backend`: with its `getMany` when it has one, else with one `get` per distinct key, all
  * started at once. The answer is synchronous when the backend answered synchronously (memory). Each position
- * is a {@link BatchRead}; this never rejects, except with `INVALID_OPTIONS` when `keys` is not an array.
+ * is a {@link BatchRead}; it never rejects: a malformed batch (`keys` not an array of `CacheKey`s) throws
+ * `INVALID_OPTIONS` at once.
  *
  * @example
  * const results = await getMany(backend, [CacheKey.of('user', '1'), CacheKey.of('user', '2')]);
@@ -177,7 +216,7 @@ export function getMany<T>(
   keys: readonly CacheKey[],
   infos?: readonly ReadInfo[],
 ): Awaitable<BatchRead<T>[]> {
-  checkList(keys, 'keys', backend.label, 'get');
+  checkKeys(keys, backend.label, 'get');
   if (infos !== undefined && (!Array.isArray(infos) || infos.length !== keys.length)) {
     throw new CacheError('INVALID_OPTIONS', 'getMany: infos must have one ReadInfo per key', {
       backend: backend.label,
@@ -240,7 +279,7 @@ export function setMany<T>(
   backend: CacheBackend,
   entries: readonly BatchEntry<T>[],
 ): Awaitable<BatchWrite[]> {
-  checkList(entries, 'entries', backend.label, 'set');
+  checkEntries(entries, backend.label);
   if (entries.length === 0) return [];
   if (typeof backend.setMany === 'function') {
     return settleMany<BatchWrite>(
@@ -277,7 +316,7 @@ export function setEach<T>(
  * {@link BatchDelete}; never rejects, except with `INVALID_OPTIONS` when `keys` is not an array.
  */
 export function deleteMany(backend: CacheBackend, keys: readonly CacheKey[]): Awaitable<BatchDelete[]> {
-  checkList(keys, 'keys', backend.label, 'delete');
+  checkKeys(keys, backend.label, 'delete');
   if (keys.length === 0) return [];
   if (typeof backend.deleteMany === 'function') {
     return settleMany<BatchDelete>(

@@ -6,6 +6,8 @@ export { BackendLabel } from './backend-label.js';
 export type { BatchDelete, BatchEntry, BatchRead, BatchWrite } from './batch.js';
 export {
   batchError,
+  checkEntries,
+  checkKeys,
   deleteEach,
   deleteMany,
   distinctKeys,

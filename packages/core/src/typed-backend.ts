@@ -6,6 +6,7 @@ import {
   type BatchRead,
   type BatchWrite,
   batchError,
+  checkEntries,
   deleteEach,
   distinctKeys,
   getEach,
@@ -239,6 +240,11 @@ export abstract class TypedBackend implements CacheBackend {
    */
   setMany<T>(entries: readonly BatchEntry<T>[]): Promise<BatchWrite[]> {
     const raw = this.raw;
+    try {
+      checkEntries(entries, this.label);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (typeof raw.writeMany !== 'function') return Promise.resolve(setEach(this, entries));
     const { last, slots } = lastEntries(entries);
     const now = this.#now();

@@ -103,6 +103,23 @@ describe('batch helpers over a backend with single operations only (the fallback
     );
   });
 
+  it('a batch with something that is not a key, or a malformed setMany entry, is INVALID_OPTIONS at once', async () => {
+    const t = singleOnly(new Clock(), { async: true });
+    expect(() => getMany(t.backend, [k('a'), undefined as unknown as CacheKey])).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(() => deleteMany(t.backend, [{} as CacheKey])).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(() => setMany(t.backend, [undefined as never])).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    const cache = compose(new MapBackend('m', new Clock()), new MapBackend('r', new Clock()));
+    expect(() => cache.setMany([{ key: k('a') } as never])).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
+
   it("a backend's getMany that rejects as a whole puts its error in every position", async () => {
     const backend: CacheBackend = {
       ...singleOnly(new Clock()).backend,

@@ -10,6 +10,8 @@ import {
   type BatchEntry,
   type BatchRead,
   type BatchWrite,
+  checkEntries,
+  checkKeys,
   distinctKeys,
   lastEntries,
   spreadDeletes,
@@ -171,6 +173,7 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
    * synchronously with a hit.
    */
   getMany<T>(keys: readonly CacheKey[], infos?: readonly ReadInfo[]): Awaitable<BatchRead<T>[]> {
+    checkKeys(keys, this.label, 'get');
     const { keys: distinct, slots } = distinctKeys(keys);
     const direct = distinct.length === keys.length;
     const inner = direct ? infos : infos === undefined ? undefined : distinct.map((): ReadInfo => ({}));
@@ -197,6 +200,7 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
    */
   setMany<T>(entries: readonly BatchEntry<T>[]): Awaitable<BatchWrite[]> {
     const pair = this.#pair;
+    checkEntries(entries, this.label);
     const { last, slots } = lastEntries(entries);
     for (const entry of last) pair.guard.voidKey(entry.key);
     const written = writeMany(pair, last);
@@ -223,6 +227,7 @@ export class Composition<L1 extends CacheBackend = CacheBackend, L2 extends Cach
    */
   deleteMany(keys: readonly CacheKey[]): Awaitable<BatchDelete[]> {
     const pair = this.#pair;
+    checkKeys(keys, this.label, 'delete');
     const { keys: distinct, slots } = distinctKeys(keys);
     for (const key of distinct) pair.guard.voidKey(key);
     const deleted = removeMany(pair, distinct);

@@ -9,6 +9,8 @@ import {
   type CacheBackend,
   CacheError,
   type CacheKey,
+  checkEntries,
+  checkKeys,
   type CacheValue,
   type ClearableBackend,
   Composition,
@@ -191,6 +193,7 @@ export class CoherentTiers<
    * straight from the far tier in one batch while it is not. One position per key, as `get` would answer it.
    */
   getMany<T>(keys: readonly CacheKey[], infos?: readonly ReadInfo[]): Awaitable<BatchRead<T>[]> {
+    checkKeys(keys, this.label, 'get');
     if (this.#trusted) return this.composition.getMany<T>(keys, infos);
     this.#stats.bypassedReads += keys.length;
     if (infos === undefined) return getMany<T>(this.#far, keys);
@@ -217,6 +220,7 @@ export class CoherentTiers<
    * old copies until they expire), as `set` would reject.
    */
   async setMany<T>(entries: readonly BatchEntry<T>[]): Promise<BatchWrite[]> {
+    checkEntries(entries, this.label);
     return this.#announcer.afterBatch(
       entries.map((entry) => entry.key),
       'set',
@@ -226,6 +230,7 @@ export class CoherentTiers<
 
   /** Deletes every key from every layer (one batch per layer), then publishes the invalidations like `setMany`. */
   async deleteMany(keys: readonly CacheKey[]): Promise<BatchDelete[]> {
+    checkKeys(keys, this.label, 'delete');
     return this.#announcer.afterBatch(keys, 'delete', () => this.composition.deleteMany(keys));
   }
 
