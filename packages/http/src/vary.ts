@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { getHeaderLines, type HeaderList, type RequestHeaders } from './headers.js';
 
 /** The field names a response's `Vary` lists (lower case, deduplicated); `'*'` when it lists `*`. */
@@ -37,21 +38,31 @@ function normalise(name: string, value: string | null): string | null {
     .join(',');
 }
 
+/** Request fields whose values are credentials: stored beside a response as a SHA-256 digest, never as sent. */
+const SECRET = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+/** The value kept for `name` (normalised; a digest for credentials), compared on every lookup. */
+function stored(name: string, value: string | null): string | null {
+  const normalised = normalise(name, value);
+  if (normalised === null || !SECRET.has(name)) return normalised;
+  return `sha256:${createHash('sha256').update(normalised).digest('base64')}`;
+}
+
 /** The request's values of `names`, as stored beside a response for later matching. */
 export function varyValues(names: readonly string[], request: RequestHeaders): Record<string, string | null> {
   const values: Record<string, string | null> = {};
-  for (const name of names) values[name] = normalise(name, request.get(name));
+  for (const name of names) values[name] = stored(name, request.get(name));
   return values;
 }
 
 /** True when `request` presents the same values as those stored for a variant (RFC 9111 section 4.1). */
 export function varyMatches(
-  stored: Readonly<Record<string, string | null>> | undefined,
+  kept: Readonly<Record<string, string | null>> | undefined,
   request: RequestHeaders,
 ): boolean {
-  if (stored === undefined) return true;
-  for (const name in stored) {
-    if (normalise(name, request.get(name)) !== stored[name]) return false;
+  if (kept === undefined) return true;
+  for (const name in kept) {
+    if (stored(name, request.get(name)) !== kept[name]) return false;
   }
   return true;
 }
@@ -87,16 +98,16 @@ function preferredLanguage(value: string | null): string | undefined {
  * matching as usual), since the origin would select that same variant.
  */
 export function languageMatches(
-  stored: Readonly<Record<string, string | null>> | undefined,
+  kept: Readonly<Record<string, string | null>> | undefined,
   contentLanguage: string | undefined,
   request: RequestHeaders,
 ): boolean {
-  if (stored === undefined || contentLanguage === undefined || !('accept-language' in stored)) return false;
+  if (kept === undefined || contentLanguage === undefined || !('accept-language' in kept)) return false;
   const language = contentLanguage.trim().toLowerCase();
   if (language === '' || language.includes(',')) return false;
-  for (const name in stored) {
+  for (const name in kept) {
     if (name === 'accept-language') continue;
-    if (normalise(name, request.get(name)) !== stored[name]) return false;
+    if (stored(name, request.get(name)) !== kept[name]) return false;
   }
   return preferredLanguage(request.get('accept-language')) === language;
 }

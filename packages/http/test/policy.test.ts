@@ -6,6 +6,7 @@ import {
   any,
   type CacheRequest,
   cacheFetch,
+  createHttpCache,
   headerHas,
   keyHeaders,
   keyPath,
@@ -17,8 +18,10 @@ import {
   pathMatches,
   queryHas,
   responseHeaderHas,
+  type StoredResource,
   statusIn,
 } from '../src/index.js';
+import { memoryBackend } from '@cache/memory';
 import { cacheStatus, countingHandler, fetchThrough, memoryCache } from './helpers.js';
 
 function request(path: string, headers: Record<string, string> = {}, method = 'GET'): CacheRequest {
@@ -290,6 +293,29 @@ describe('freshness', () => {
     expect(await (await fetch('/v', { headers: { 'accept-language': 'fr' } })).text()).toBe('lang fr');
     expect(calls).toHaveLength(2);
   });
+  it('Vary: Cookie selects by cookie, and the store keeps a digest of it, never the cookie itself', async () => {
+    const store = memoryBackend({ maxEntries: 100 });
+    const cache = createHttpCache({ store });
+    const { handler, calls } = countingHandler((req) =>
+      cacheable(`for ${req.headers.get('cookie')}`, { vary: 'Cookie' }),
+    );
+    const { fetch } = fetchThrough(cache, handler);
+    await fetch('/c', { headers: { cookie: 'session=alice-secret' } });
+    await fetch('/c', { headers: { cookie: 'session=bob-secret' } });
+    const alice = await fetch('/c', { headers: { cookie: 'session=alice-secret' } });
+    expect(await alice.text()).toBe('for session=alice-secret');
+    expect(cacheStatus(alice)).toMatch(/hit/);
+    expect(calls).toHaveLength(2);
+    const key = cache.key({
+      method: 'GET',
+      url: new URL('http://app.test/c'),
+      headers: nodeRequestHeaders({}),
+    });
+    const entry = (await store.get<StoredResource>(key))?.data;
+    expect(entry?.variants).toHaveLength(2);
+    expect(JSON.stringify(entry?.variants.map((v) => v.vary))).not.toContain('secret');
+  });
+
   it('a variant in the language a request prefers most answers it, whatever its other languages', async () => {
     const { cache } = memoryCache();
     const { handler, calls } = countingHandler(() =>
