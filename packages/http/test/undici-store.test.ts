@@ -143,6 +143,19 @@ describe('undiciCacheStore over memory, through the interceptor', () => {
     expect(errors).toEqual([]);
   });
 
+  it('never stores a response with Vary: *', async () => {
+    const { origin, store, agent } = await setup((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=60', vary: '*' });
+      res.end('varies on everything');
+    });
+    for (let i = 0; i < 2; i++) {
+      expect((await fetchVia(agent, `${origin.url}/star`)).body.toString()).toBe('varies on everything');
+      await store.flush();
+    }
+    expect(origin.count()).toBe(2);
+    expect((store.backend as ReturnType<typeof memoryBackend>).size).toBe(0);
+  });
+
   it('keeps at most maxVariants variants per URL, dropping the oldest', async () => {
     const { origin, store, agent } = await setup(
       (req, res) => {
@@ -287,6 +300,33 @@ describe('undiciCacheStore contract', () => {
     ]);
     // The URL in the report, never its query string (tokens travel there).
     expect(errors.map((e) => e.key)).toEqual(Array(4).fill('http://example.test/a?…'));
+  });
+
+  it('without onError, reports a failing backend as one process warning per error code', async () => {
+    const warnings: Error[] = [];
+    const listener = (warning: Error) => warnings.push(warning);
+    process.on('warning', listener);
+    try {
+      const down = {
+        label: 'down',
+        get: () => Promise.reject(new CacheError('CONNECTION', 'down')),
+        set: () => Promise.reject(new CacheError('TIMEOUT', 'slow')),
+        delete: () => Promise.reject(new CacheError('CONNECTION', 'down')),
+      };
+      const store = undiciCacheStore({ backend: down });
+      for (let i = 0; i < 3; i++) {
+        expect(await store.get(key)).toBeUndefined();
+        await store.delete(key);
+      }
+      await write(store, Buffer.from('x'));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => [w.name, (w as Error & { code?: string }).code])).toEqual([
+        ['CacheWarning', 'CONNECTION'],
+        ['CacheWarning', 'TIMEOUT'],
+      ]);
+    } finally {
+      process.off('warning', listener);
+    }
   });
 
   it('stores entries under its keyPrefix, one key per URL', async () => {
