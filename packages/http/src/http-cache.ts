@@ -1,39 +1,31 @@
 import { type Cache, createCache } from '@cache/cache';
 import { CacheError, CacheKey } from '@cache/core';
+import { gatewayTimeout, NO_CHANGES, partial, refreshed, revalidationChanges } from './answers.js';
 import { type Body, collect, drain } from './body.js';
-import { type Directives, deltaSeconds, parseCacheControl } from './cache-control.js';
 import { type CacheStatus, type ForwardReason, formatCacheName, formatCacheStatus } from './cache-status.js';
-import { isConditional, NOT_IN_304, notModified, updateHeaders, validators } from './conditional.js';
+import { isConditional, NOT_IN_304, notModified } from './conditional.js';
 import { createFlights } from './flights.js';
 import {
   currentAgeMs,
   type FreshnessSettings,
   factsOf,
   hasExplicitFreshness,
-  type ResponseFacts,
   responseDirectives,
 } from './freshness.js';
 import { getHeader, type HeaderList, withoutHeaders, withoutHopByHop } from './headers.js';
 import { type HttpCacheOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import type { CacheResponse, Handled, Origin, OriginResponse, RequestChanges } from './origin.js';
+import type { CacheResponse, Handled, Origin, OriginResponse } from './origin.js';
 import type { CacheRequest } from './policy/request.js';
-import { type ByteRange, requestedRange } from './range.js';
+import { requestedRange } from './range.js';
+import { collapsible, requestDirectives, reusable, select } from './reuse.js';
 import { Counters, type HttpCacheStats } from './stats.js';
+import { ResourceStore } from './resource-store.js';
 import { storability } from './storability.js';
-import { checkResource, type StoredResource, type StoredResponse } from './stored-response.js';
-import { languageMatches, varyMatches, varyNames, varyValues } from './vary.js';
+import type { StoredResponse } from './stored-response.js';
+import { varyMatches, varyNames, varyValues } from './vary.js';
 
-const NO_CHANGES: RequestChanges = { set: {}, remove: [] };
-const CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 const AGE = new Set(['age']);
-const STATUS_TEXT: Record<number, string> = { 200: 'OK', 304: 'Not Modified', 504: 'Gateway Timeout' };
-
-/** A request's own cache directives. */
-interface RequestDirectives {
-  readonly cc: Directives;
-  readonly noCache: boolean;
-}
 
 /** The outcome of a fetch shared with collapsed requests: the stored variant, or nothing (they fetch alone). */
 type Shared = StoredResponse | undefined;
@@ -50,6 +42,7 @@ export class HttpCache {
   readonly #settings: FreshnessSettings;
   readonly #prefix: string;
   readonly #counters = new Counters();
+  readonly #resources: ResourceStore;
   #lastWarn = 0;
   readonly #onStoreError: (error: CacheError) => void;
 
@@ -79,6 +72,7 @@ export class HttpCache {
       },
     });
     this.#flights = createFlights(this.#o.now);
+    this.#resources = new ResourceStore(this.#cache, this.#o, this.#settings, this.#onStoreError);
   }
 
   /** The underlying `@cache/cache` cache (stats, events). */
@@ -133,7 +127,7 @@ export class HttpCache {
     }
     const directives = requestDirectives(request);
     const key = this.#key(request);
-    const resource = await this.#read(key);
+    const resource = await this.#resources.read(key);
     const variant = resource === undefined ? undefined : select(resource, request);
     const now = o.now();
     if (variant !== undefined) {
@@ -278,73 +272,6 @@ export class HttpCache {
     );
   }
 
-  // ── reading and writing the store ─────────────────────────────────────────────────────────────────────────
-
-  async #read(key: CacheKey): Promise<StoredResource | undefined> {
-    const value = await this.#cache.get<unknown>(key, { allowStale: true });
-    if (value === undefined) return undefined;
-    try {
-      return checkResource(value);
-    } catch (error) {
-      this.#onStoreError(error as CacheError);
-      return undefined;
-    }
-  }
-
-  /** Writes `variants` at `key` with a lifetime covering the longest-lived one; reports failures. */
-  async #write(key: CacheKey, variants: StoredResponse[]): Promise<boolean> {
-    const now = this.#o.now();
-    let ttlMs = 0;
-    let expireMs = 0;
-    for (const v of variants) {
-      const f = factsOf(v, this.#settings);
-      const fresh = Math.max(0, f.lifetimeMs - currentAgeMs(v, f, now));
-      const keep = Math.max(
-        f.staleWhileRevalidateMs,
-        f.staleIfErrorMs,
-        f.etag !== undefined || f.lastModified !== undefined || this.#o.failSafe !== false
-          ? this.#o.keepStaleMs
-          : 0,
-      );
-      ttlMs = Math.max(ttlMs, fresh);
-      expireMs = Math.max(expireMs, fresh + keep);
-    }
-    try {
-      if (expireMs <= 0) {
-        await this.#cache.delete(key);
-        return false;
-      }
-      await this.#cache.set(key, { v: 1, variants } satisfies StoredResource, {
-        ttlMs,
-        graceMs: expireMs - ttlMs,
-      });
-      return true;
-    } catch (error) {
-      this.#onStoreError(
-        CacheError.wrap(error, 'BACKEND', 'storing a response failed', { operation: 'set' }),
-      );
-      return false;
-    }
-  }
-
-  /** The variants of `key` after `variant` replaced those `request` would select. */
-  async #store(
-    key: CacheKey,
-    request: CacheRequest,
-    variant: StoredResponse | undefined,
-    replaced?: StoredResponse,
-  ): Promise<boolean> {
-    const resource = await this.#read(key);
-    // The variant this request selects goes (replaced by `variant`, or dropped): matched by its Vary values, since
-    // an entry read back from Redis holds copies, not the objects the caller saw.
-    const others = (resource?.variants ?? []).filter(
-      (v) => v !== replaced && !varyMatches(v.vary, request.headers) && !sameResponse(v, replaced),
-    );
-    const variants = variant === undefined ? others : [variant, ...others].slice(0, this.#o.maxVariants);
-    if (variants.length === 0 && resource === undefined) return false;
-    return this.#write(key, variants);
-  }
-
   // ── going to the origin ───────────────────────────────────────────────────────────────────────────────────
 
   /** Fetches through the origin, collapsing concurrent plain requests for the same key into one origin call. */
@@ -422,7 +349,7 @@ export class HttpCache {
     if (stale !== undefined && res.status === 304 && changes !== NO_CHANGES) {
       await drain(res.body);
       const updated = refreshed(stale, res, requestTime, responseTime);
-      const stored = await this.#store(key, request, updated, stale);
+      const stored = await this.#resources.store(key, request, updated, stale);
       const f = factsOf(updated, this.#settings);
       const age = currentAgeMs(updated, f, o.now());
       const status = { hit: false, fwd, fwdStatus: 304, stored, ttl: (f.lifetimeMs - age) / 1000 } as const;
@@ -454,7 +381,7 @@ export class HttpCache {
     if (!verdict.storable) {
       // A full response that may not be stored replaces nothing, but the old one must not be served again.
       if (stale !== undefined && res.status !== 304 && request.method === 'GET')
-        await this.#store(key, request, undefined, stale);
+        await this.#resources.store(key, request, undefined, stale);
       return {
         handled: { response: this.#pass(res, res.body, { ...base, detail: verdict.reason }) },
         share: undefined,
@@ -478,7 +405,7 @@ export class HttpCache {
       vary: names === '*' || names.length === 0 ? undefined : varyValues(names, request.headers),
       override: verdict.override,
     };
-    const stored = await this.#store(key, request, variant, stale);
+    const stored = await this.#resources.store(key, request, variant, stale);
     const f = factsOf(variant, this.#settings);
     const ttl = (f.lifetimeMs - currentAgeMs(variant, f, o.now())) / 1000;
     return {
@@ -573,126 +500,4 @@ export class HttpCache {
 /** Makes an {@link HttpCache}. */
 export function createHttpCache(options: HttpCacheOptions): HttpCache {
   return new HttpCache(options);
-}
-
-// ── helpers ─────────────────────────────────────────────────────────────────────────────────────────────────
-
-function requestDirectives(request: CacheRequest): RequestDirectives {
-  const value = request.headers.get('cache-control');
-  const cc = parseCacheControl(value);
-  const noCache =
-    cc.map.has('no-cache') || (value === null && /no-cache/i.test(request.headers.get('pragma') ?? ''));
-  return { cc, noCache };
-}
-
-/** The newest stored variant whose `Vary` values match the request. */
-function select(resource: StoredResource, request: CacheRequest): StoredResponse | undefined {
-  for (const variant of resource.variants) if (varyMatches(variant.vary, request.headers)) return variant;
-  for (const variant of resource.variants) {
-    if (languageMatches(variant.vary, getHeader(variant.headers, 'content-language'), request.headers))
-      return variant;
-  }
-  return undefined;
-}
-
-/** True when `a` is the variant `request` selects, so a new response for `request` replaces it. */
-/** True when `a` is a copy of `b` (same response received at the same instant). */
-function sameResponse(a: StoredResponse, b: StoredResponse | undefined): boolean {
-  return (
-    b !== undefined &&
-    a.responseTime === b.responseTime &&
-    a.requestTime === b.requestTime &&
-    a.status === b.status
-  );
-}
-
-type Reuse = 'fresh' | 'stale-ok' | 'revalidate-in-background' | 'request' | 'validate';
-
-/** May a stored response with facts `f` and age `age` answer a request with `d` (RFC 9111 section 4.2, 4.2.4)? */
-function reusable(f: ResponseFacts, age: number, d: RequestDirectives): Reuse {
-  const fresh = f.lifetimeMs > age;
-  if (f.noCache) return 'validate';
-  if (d.noCache) return 'request';
-  const maxAge = deltaSeconds(d.cc.map.get('max-age'));
-  if (maxAge !== undefined && age > maxAge * 1000) return 'request';
-  const minFresh = deltaSeconds(d.cc.map.get('min-fresh'));
-  if (minFresh !== undefined && f.lifetimeMs - age < minFresh * 1000) return 'request';
-  if (fresh) return 'fresh';
-  if (f.mustRevalidate) return 'validate';
-  const maxStale = d.cc.map.get('max-stale');
-  if (maxStale !== undefined) {
-    const limit = maxStale === true ? Number.POSITIVE_INFINITY : (deltaSeconds(maxStale) ?? 0) * 1000;
-    if (age - f.lifetimeMs <= limit) return 'stale-ok';
-  }
-  if (f.staleWhileRevalidateMs > 0 && age - f.lifetimeMs <= f.staleWhileRevalidateMs)
-    return 'revalidate-in-background';
-  return 'validate';
-}
-
-/** Only plain requests are collapsed: directives or conditions of their own call for their own origin call. */
-function collapsible(request: CacheRequest): boolean {
-  const h = request.headers;
-  return (
-    h.get('cache-control') === null &&
-    h.get('pragma') === null &&
-    !isConditional(h) &&
-    h.get('range') === null
-  );
-}
-
-function revalidationChanges(stale: StoredResponse): RequestChanges {
-  const set = validators(stale.headers);
-  if (Object.keys(set).length === 0) return NO_CHANGES;
-  return { set, remove: CONDITIONALS };
-}
-
-/** The stored response after a 304: its fields updated, its clock restarted. */
-function refreshed(
-  stale: StoredResponse,
-  res: OriginResponse,
-  requestTime: number,
-  responseTime: number,
-): StoredResponse {
-  return {
-    ...stale,
-    headers: updateHeaders(stale.headers, withoutHopByHop(res.headers)),
-    requestTime,
-    responseTime,
-  };
-}
-
-const LENGTH = new Set(['content-length', 'content-range']);
-
-/** A 206 answer with one range of a complete stored body. */
-function partial(
-  request: CacheRequest,
-  stored: StoredResponse,
-  headers: Array<[string, string]>,
-  range: ByteRange,
-  status: CacheStatus,
-): CacheResponse {
-  const out = withoutHeaders(headers, LENGTH);
-  out.push(['Content-Range', `bytes ${range.start}-${range.end}/${stored.body.byteLength}`]);
-  out.push(['Content-Length', String(range.end - range.start + 1)]);
-  return {
-    status: 206,
-    statusText: 'Partial Content',
-    headers: out,
-    body: request.method === 'HEAD' ? null : stored.body.subarray(range.start, range.end + 1),
-    cacheStatus: status,
-  };
-}
-
-function gatewayTimeout(name: string): CacheResponse {
-  const status: CacheStatus = { hit: false, detail: 'only-if-cached' };
-  return {
-    status: 504,
-    statusText: STATUS_TEXT[504] as string,
-    headers: [
-      ['Content-Length', '0'],
-      ['Cache-Status', formatCacheStatus(name, status)],
-    ],
-    body: null,
-    cacheStatus: status,
-  };
 }

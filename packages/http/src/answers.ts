@@ -1,0 +1,72 @@
+import { type CacheStatus, formatCacheStatus } from './cache-status.js';
+import { updateHeaders, validators } from './conditional.js';
+import { withoutHeaders, withoutHopByHop } from './headers.js';
+import type { CacheResponse, OriginResponse, RequestChanges } from './origin.js';
+import type { CacheRequest } from './policy/request.js';
+import type { ByteRange } from './range.js';
+import type { StoredResponse } from './stored-response.js';
+
+/** No header changes: the request goes to the origin as it came. */
+export const NO_CHANGES: RequestChanges = { set: {}, remove: [] };
+
+/** The client's own conditions, replaced by the stored response's validators when the cache revalidates. */
+const CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
+
+/** The conditional request that revalidates `stale` (its ETag, its Last-Modified), or no change without them. */
+export function revalidationChanges(stale: StoredResponse): RequestChanges {
+  const set = validators(stale.headers);
+  if (Object.keys(set).length === 0) return NO_CHANGES;
+  return { set, remove: CONDITIONALS };
+}
+
+/** The stored response after a 304: its fields updated, its clock restarted. */
+export function refreshed(
+  stale: StoredResponse,
+  res: OriginResponse,
+  requestTime: number,
+  responseTime: number,
+): StoredResponse {
+  return {
+    ...stale,
+    headers: updateHeaders(stale.headers, withoutHopByHop(res.headers)),
+    requestTime,
+    responseTime,
+  };
+}
+
+const LENGTH = new Set(['content-length', 'content-range']);
+
+/** A 206 answer with one range of a complete stored body. */
+export function partial(
+  request: CacheRequest,
+  stored: StoredResponse,
+  headers: Array<[string, string]>,
+  range: ByteRange,
+  status: CacheStatus,
+): CacheResponse {
+  const out = withoutHeaders(headers, LENGTH);
+  out.push(['Content-Range', `bytes ${range.start}-${range.end}/${stored.body.byteLength}`]);
+  out.push(['Content-Length', String(range.end - range.start + 1)]);
+  return {
+    status: 206,
+    statusText: 'Partial Content',
+    headers: out,
+    body: request.method === 'HEAD' ? null : stored.body.subarray(range.start, range.end + 1),
+    cacheStatus: status,
+  };
+}
+
+/** The 504 of a request that said `only-if-cached` when nothing usable is stored. */
+export function gatewayTimeout(name: string): CacheResponse {
+  const status: CacheStatus = { hit: false, detail: 'only-if-cached' };
+  return {
+    status: 504,
+    statusText: 'Gateway Timeout',
+    headers: [
+      ['Content-Length', '0'],
+      ['Cache-Status', formatCacheStatus(name, status)],
+    ],
+    body: null,
+    cacheStatus: status,
+  };
+}
