@@ -3,7 +3,7 @@
 // 18300), and a master failover while locks are held (own 6-node cluster on 18310-18315). Counts and ordering
 // only; the timeouts are hang guards.
 import { randomBytes } from 'node:crypto';
-import { type CacheBackend, CacheValue, compose } from '@cache/core';
+import { type CacheBackend, CacheError, CacheValue, compose, faulty } from '@cache/core';
 import { memoryBackend } from '@cache/memory';
 import { RedisBackend, type RedisLocks, type RedisLocksOptions, redisLocks } from '@cache/redis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -117,6 +117,40 @@ describe('locks over the shared Redis', () => {
     expect(await Promise.all([first, second])).toEqual(['slow value', 'slow value']);
     expect(loads).toBe(1);
     expect(b.cache.stats().lockWaits).toBeGreaterThan(0);
+  }, 30_000);
+});
+
+describe('the lock is released on the paths FusionCache leaked it (over Redis)', () => {
+  it('#644: a load that skipped the write releases the lock; #646: so does a load whose memory write failed', async () => {
+    const namespace = `t:cache:locks-leaks:${randomBytes(4).toString('hex')}:`;
+    const redis = new RedisBackend({ url: REDIS_URL, namespace });
+    const locks = redisLocks({ url: REDIS_URL, backend: redis, leaseMs: 60_000, pollMs: 60_000 });
+    const memory = faulty(memoryBackend({ maxEntries: 100 }) as CacheBackend);
+    const tierErrors: unknown[] = [];
+    const store = compose(memory, redis, { onError: (event) => tierErrors.push(event) });
+    const cache = createCache({ store, locks });
+    cleanups.push(() => cache.close());
+    const client = await raw(REDIS_URL);
+    const locked = async (key: string) => client.exists(locks.lockKey(cache.key(key)).toString('latin1'));
+    let held: number | undefined;
+    const value = await cache.getOrSet('skipped', async (ctx) => {
+      held = await locked('skipped');
+      ctx.skip();
+      return 'not stored';
+    });
+    expect([value, held]).toEqual(['not stored', 1]);
+    await until(async () => (await locked('skipped')) === 0, 10_000);
+
+    memory.inject({ kind: 'fail', error: new CacheError('BACKEND', 'memory full'), times: 1 }, ['set']);
+    expect(await cache.getOrSet('memory-failed', () => 'loaded')).toBe('loaded');
+    await until(async () => (await locked('memory-failed')) === 0, 10_000);
+    expect(tierErrors.length).toBeGreaterThan(0);
+    // A second process would not wait a 60 s lease for either key: both are free.
+    for (const key of ['skipped', 'memory-failed']) {
+      const taken = await locks.acquire(cache.key(key));
+      expect(taken.acquired).toBe(true);
+      if (taken.acquired) await locks.release(taken.lease);
+    }
   }, 30_000);
 });
 
