@@ -135,6 +135,8 @@ export class TagClock {
   readonly #tokenKey: CacheKey;
   /** The change token this process read last (`undefined`: none read yet). */
   #token: string | undefined;
+  /** The read of the change token under way. */
+  #checking: Promise<void> | undefined;
   /** Instants used less than this before they lapse are read again in the background. */
   readonly #refreshMs: number;
   /** The latest instant this process invalidated a tag at. */
@@ -257,33 +259,47 @@ export class TagClock {
   #refresh(): void {
     const due = [...this.#due];
     this.#due.clear();
-    const sent = this.#now();
-    Promise.resolve(readMany<string>(this.#reader, [this.#tokenKey]))
-      .then(([result]) => {
-        if (result instanceof CacheError) throw result;
-        const token = typeof result?.data === 'string' ? result.data : '';
-        this.#token = token;
-        const until = sent + this.#cacheMs;
-        const stale: string[] = [];
-        for (const tag of due) {
+    this.#check()
+      .then(() => {
+        // Tags in use that the token did not renew (read under another token): read them again.
+        const now = this.#now();
+        const stale = due.filter((tag) => {
           const known = this.#known.get(tag);
-          if (known === undefined || this.#pending.has(tag)) continue;
-          if (known.token === token) {
-            known.until = Math.max(known.until, until);
-            known.due = false;
-          } else {
-            stale.push(tag);
-          }
-        }
+          return known !== undefined && known.until - now < this.#refreshMs && !this.#pending.has(tag);
+        });
         return stale.length > 0 ? this.#fetch(stale) : undefined;
       })
-      .catch(() => {
-        // The tags lapse, and the next read of each reads it again.
+      .catch(() => undefined) // the tags lapse, and the next read of each reads it again
+      .finally(() => {
         for (const tag of due) {
           const known = this.#known.get(tag);
           if (known !== undefined) known.due = false;
         }
       });
+  }
+
+  /**
+   * Reads the change token (one read for every caller meanwhile) and renews every tag this process knows that
+   * was read under the same token: any invalidation that resolved before this read would have replaced it.
+   */
+  #check(): Promise<void> {
+    if (this.#checking !== undefined) return this.#checking;
+    const sent = this.#now();
+    const checking = Promise.resolve(readMany<string>(this.#reader, [this.#tokenKey])).then(([result]) => {
+      if (result instanceof CacheError) throw result;
+      const token = typeof result?.data === 'string' ? result.data : '';
+      this.#token = token;
+      const until = sent + this.#cacheMs;
+      for (const known of this.#known.values()) {
+        if (known.token === token && known.until < until) known.until = until;
+      }
+    });
+    this.#checking = checking;
+    const done = (): void => {
+      this.#checking = undefined;
+    };
+    checking.then(done, done);
+    return checking;
   }
 
   /**
@@ -376,10 +392,32 @@ export class TagClock {
 
   /** The instants of `tags`, read once for all callers asking meanwhile. */
   #instants(tags: readonly string[]): Promise<Known[]> {
-    const missing = tags.filter((tag) => !this.#pending.has(tag));
+    // Tags read under the token this process holds are renewed together by one token read (a reader that comes
+    // back after a pause pays one round trip, not one per tag); the others are read.
+    const token = this.#token;
+    if (token !== undefined && tags.some((tag) => this.#known.get(tag)?.token === token)) {
+      return this.#check().then(
+        () => this.#readUnlessTrusted(tags),
+        () => this.#readUnlessTrusted(tags),
+      );
+    }
+    return this.#readUnlessTrusted(tags);
+  }
+
+  /** The instants of `tags`: those trusted now as they are, the others read (once for every caller meanwhile). */
+  #readUnlessTrusted(tags: readonly string[]): Promise<Known[]> {
+    const now = this.#now();
+    const trusted = (tag: string): Known | undefined => {
+      const known = this.#known.get(tag);
+      return known !== undefined && known.until > now ? known : undefined;
+    };
+    if (tags.every((tag) => trusted(tag) !== undefined)) {
+      return Promise.resolve(tags.map((tag) => trusted(tag) as Known));
+    }
+    const missing = tags.filter((tag) => trusted(tag) === undefined && !this.#pending.has(tag));
     if (missing.length > 0) this.#fetch(missing).catch(() => undefined);
-    // Every tag has a read under way now: #fetch registers its reads synchronously.
-    return Promise.all(tags.map((tag) => this.#pending.get(tag) as Promise<Known>));
+    // Every tag not trusted has a read under way now: #fetch registers its reads synchronously.
+    return Promise.all(tags.map((tag) => trusted(tag) ?? (this.#pending.get(tag) as Promise<Known>)));
   }
 
   /**

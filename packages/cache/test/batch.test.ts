@@ -271,7 +271,7 @@ describe('batches on the diagnostics channel', () => {
   it('each key of a batch is traced as its single operation, with its outcome', async () => {
     const { cache } = clockedCache({ namespace: 'd' });
     await cache.set('a', 1);
-    const seen: Partial<OperationContext>[] = [];
+    const seen: { operation: string; key: string | undefined; outcome: string | undefined }[] = [];
     const channel = dc.tracingChannel(DIAGNOSTICS_CHANNELS.operation);
     const ignore = () => undefined;
     const handlers = {

@@ -221,6 +221,21 @@ describe('tags across caches sharing a store (as processes would)', () => {
     expect(after.every(([, value]) => value === undefined)).toBe(true);
   });
 
+  it('a reader back after a pause longer than tagCacheMs renews all its tags with one read, not one per tag', async () => {
+    const { a, b, store } = twoCaches(1_000);
+    const keys = Array.from({ length: 50 }, (_, i) => `k${i}`);
+    await a.setMany(keys.map((key, i) => ({ key, value: i, tags: [`tag:${i}`] })));
+    // b reads every key for a while: its tags are read, then renewed under the namespace's change token.
+    for (let ms = 0; ms < 1_500; ms += 100) {
+      for (const key of keys) await b.get(key);
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    await vi.advanceTimersByTimeAsync(3_000); // every tag's trust has lapsed
+    const before = store.calls.get;
+    for (const [i, key] of keys.entries()) expect(await b.get(key)).toBe(i); // one at a time
+    expect(store.calls.get - before).toBe(keys.length + 1); // the 50 entries, and one token read
+  });
+
   it('with tagCacheMs: 0, at once', async () => {
     const { a, b } = twoCaches(0);
     await a.set('k', 'old', { tags: ['t'] });
