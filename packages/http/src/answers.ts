@@ -3,7 +3,7 @@ import { updateHeaders, validators } from './conditional.js';
 import { withoutHeaders, withoutHopByHop } from './headers.js';
 import type { CacheResponse, OriginResponse, RequestChanges } from './origin.js';
 import type { CacheRequest } from './policy/request.js';
-import type { ByteRange } from './range.js';
+import type { ByteRange, PartialSlice } from './range.js';
 import type { StoredResponse } from './stored-response.js';
 
 /** No header changes: the request goes to the origin as it came. */
@@ -52,6 +52,26 @@ export function partial(
     statusText: 'Partial Content',
     headers: out,
     body: request.method === 'HEAD' ? null : stored.body.subarray(range.start, range.end + 1),
+    cacheStatus: status,
+  };
+}
+
+/** A 206 answer with the part of a stored 206 that a range request asks for. */
+export function partialOfPartial(
+  request: CacheRequest,
+  stored: StoredResponse,
+  headers: Array<[string, string]>,
+  slice: PartialSlice,
+  status: CacheStatus,
+): CacheResponse {
+  const out = withoutHeaders(headers, LENGTH);
+  out.push(['Content-Range', `bytes ${slice.first}-${slice.last}/${slice.total}`]);
+  out.push(['Content-Length', String(slice.to - slice.from)]);
+  return {
+    status: 206,
+    statusText: stored.statusText === '' ? 'Partial Content' : stored.statusText,
+    headers: out,
+    body: request.method === 'HEAD' ? null : stored.body.subarray(slice.from, slice.to),
     cacheStatus: status,
   };
 }

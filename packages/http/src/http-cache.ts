@@ -1,6 +1,13 @@
 import { type Cache, createCache } from '@cache/cache';
 import { CacheError, CacheKey } from '@cache/core';
-import { gatewayTimeout, NO_CHANGES, partial, refreshed, revalidationChanges } from './answers.js';
+import {
+  gatewayTimeout,
+  NO_CHANGES,
+  partial,
+  partialOfPartial,
+  refreshed,
+  revalidationChanges,
+} from './answers.js';
 import { type Body, collect, drain } from './body.js';
 import { type CacheStatus, type ForwardReason, formatCacheName, formatCacheStatus } from './cache-status.js';
 import { isConditional, NOT_IN_304, notModified } from './conditional.js';
@@ -16,7 +23,7 @@ import { getHeader, type HeaderList, withoutHeaders, withoutHopByHop } from './h
 import { type HttpCacheOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import type { CacheResponse, Handled, Origin, OriginResponse } from './origin.js';
 import type { CacheRequest } from './policy/request.js';
-import { requestedRange } from './range.js';
+import { partialSlice, requestedRange } from './range.js';
 import { collapsible, requestDirectives, reusable, select } from './reuse.js';
 import { Counters, type HttpCacheStats } from './stats.js';
 import { ResourceStore } from './resource-store.js';
@@ -479,6 +486,9 @@ export class HttpCache {
     if (stored.status === 200) {
       const range = requestedRange(request.headers, stored.headers, stored.body.byteLength);
       if (range !== undefined) return partial(request, stored, headers, range, status);
+    } else if (stored.status === 206) {
+      const slice = partialSlice(request.headers, stored.headers, stored.body.byteLength);
+      if (slice !== undefined) return partialOfPartial(request, stored, headers, slice, status);
     }
     return {
       status: stored.status,

@@ -54,8 +54,12 @@ export class ResourceStore {
     const resource = await this.read(key);
     // The variant this request selects goes (replaced by `variant`, or dropped): matched by its Vary values, since
     // an entry read back from Redis holds copies, not the objects the caller saw.
+    // A stored part (206) replaces only other parts; a complete response replaces parts too.
     const others = (resource?.variants ?? []).filter(
-      (v) => v !== replaced && !varyMatches(v.vary, request.headers) && !sameResponse(v, replaced),
+      (v) =>
+        v !== replaced &&
+        !sameResponse(v, replaced) &&
+        !(varyMatches(v.vary, request.headers) && (variant?.status !== 206 || v.status === 206)),
     );
     const variants = variant === undefined ? others : [variant, ...others].slice(0, this.#o.maxVariants);
     if (variants.length === 0 && resource === undefined) return false;

@@ -3,6 +3,7 @@ import { isConditional } from './conditional.js';
 import type { ResponseFacts } from './freshness.js';
 import { getHeader } from './headers.js';
 import type { CacheRequest } from './policy/request.js';
+import { partialSlice } from './range.js';
 import type { StoredResource, StoredResponse } from './stored-response.js';
 import { languageMatches, varyMatches } from './vary.js';
 
@@ -24,8 +25,21 @@ export function requestDirectives(request: CacheRequest): RequestDirectives {
 
 /** The newest stored variant whose `Vary` values match the request, else one chosen by language preference. */
 export function select(resource: StoredResource, request: CacheRequest): StoredResponse | undefined {
-  for (const variant of resource.variants) if (varyMatches(variant.vary, request.headers)) return variant;
+  let partial: StoredResponse | undefined;
   for (const variant of resource.variants) {
+    if (!varyMatches(variant.vary, request.headers)) continue;
+    if (variant.status !== 206) return variant;
+    // a stored part answers only the range requests it covers, and only when no complete response is stored
+    if (
+      partial === undefined &&
+      partialSlice(request.headers, variant.headers, variant.body.byteLength) !== undefined
+    ) {
+      partial = variant;
+    }
+  }
+  if (partial !== undefined) return partial;
+  for (const variant of resource.variants) {
+    if (variant.status === 206) continue;
     if (languageMatches(variant.vary, getHeader(variant.headers, 'content-language'), request.headers))
       return variant;
   }

@@ -10,6 +10,7 @@ import type { ResolvedOptions } from './options.js';
 import type { OriginResponse } from './origin.js';
 import type { CacheRequest } from './policy/request.js';
 import type { FreshnessOverride } from './stored-response.js';
+import { storedRange } from './range.js';
 import { varyNames } from './vary.js';
 
 /** Statuses whose semantics this cache knows (for `must-understand`, RFC 9111 section 5.2.2.3). */
@@ -35,7 +36,10 @@ export function storability(
 ): Storability {
   if (request.method !== 'GET') return no('method');
   const status = res.status;
-  if (status < 200 || status === 206 || status === 304 || status > 999) return no('status');
+  if (status < 200 || status === 304 || status > 999) return no('status');
+  if (status === 206 && (request.headers.get('range') === null || storedRange(res.headers) === undefined)) {
+    return no('status'); // only a single plain byte range, asked for, is stored as a part
+  }
   const { cc } = responseDirectives(res.headers, settings.targetedFields);
   const requestCc = request.headers.get('cache-control');
   if (requestCc !== null && /(^|,)\s*no-store\s*(,|$)/i.test(requestCc)) return no('request-no-store');

@@ -484,3 +484,54 @@ describe('stats', () => {
     });
   });
 });
+
+describe('ranges', () => {
+  const whole = new Uint8Array(1000).map((_, i) => i % 251);
+  const rangeHandler = () =>
+    countingHandler((req) => {
+      const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.get('range') ?? '');
+      if (range === null) return new Response(whole, { headers: { 'cache-control': 'max-age=60' } });
+      const [first, last] = [Number(range[1]), Number(range[2])];
+      return new Response(whole.subarray(first, last + 1), {
+        status: 206,
+        headers: { 'cache-control': 'max-age=60', 'content-range': `bytes ${first}-${last}/1000` },
+      });
+    });
+
+  it('a stored part answers the ranges it covers, and never a request for the whole', async () => {
+    const { cache } = memoryCache();
+    const { handler, calls } = rangeHandler();
+    const { fetch } = fetchThrough(cache, handler);
+    await fetch('/r', { headers: { range: 'bytes=100-199' } });
+    const inside = await fetch('/r', { headers: { range: 'bytes=110-119' } });
+    expect(inside.status).toBe(206);
+    expect(inside.headers.get('content-range')).toBe('bytes 110-119/1000');
+    expect(Buffer.from(await inside.arrayBuffer()).equals(Buffer.from(whole.subarray(110, 120)))).toBe(true);
+    expect(cacheStatus(inside)).toMatch(/hit/);
+    const outside = await fetch('/r', { headers: { range: 'bytes=150-250' } });
+    expect(cacheStatus(outside)).not.toMatch(/hit/);
+    const full = await fetch('/r');
+    expect(full.status).toBe(200);
+    expect((await full.arrayBuffer()).byteLength).toBe(1000);
+    expect(calls.map((c) => c.headers.get('range'))).toEqual(['bytes=100-199', 'bytes=150-250', null]);
+    // the complete response now answers any range
+    const fromWhole = await fetch('/r', { headers: { range: 'bytes=-10' } });
+    expect(fromWhole.headers.get('content-range')).toBe('bytes 990-999/1000');
+    expect(calls).toHaveLength(3);
+  });
+
+  it('a 206 to a request that asked for no range is not stored', async () => {
+    const { cache } = memoryCache();
+    const { handler, calls } = countingHandler(
+      () =>
+        new Response('part', {
+          status: 206,
+          headers: { 'cache-control': 'max-age=60', 'content-range': 'bytes 0-3/10' },
+        }),
+    );
+    const { fetch } = fetchThrough(cache, handler);
+    await fetch('/odd');
+    await fetch('/odd');
+    expect(calls).toHaveLength(2);
+  });
+});
