@@ -188,6 +188,31 @@ describe.each(modes)('redisLocks on $name', (mode) => {
   });
 });
 
+describe('redisLocks on a node-redis client of yours', () => {
+  it('takes, notifies and releases through your client (and a duplicate of it for notices), leaving it open', async () => {
+    const { createClient } = await import('@redis/client');
+    const client = createClient({ url: REDIS_URL });
+    client.on('error', () => undefined);
+    await client.connect();
+    const prefix = `${uniqueNamespace('locks-client')}lock:`;
+    const mine = redisLocks({ client: client as never, prefix });
+    const other = redisLocks({ url: REDIS_URL, prefix });
+    const key = CacheKey.of('given', 'client');
+    const lease = held(await mine.acquire(key));
+    expect((await other.acquire(key)).acquired).toBe(false);
+    await mine.waitForRelease(key, { timeoutMs: 30_000 }); // opens the notice subscription
+    const woken = mine.waitForRelease(key, { timeoutMs: 60_000 });
+    const theirs = await other.acquire(key);
+    expect(theirs.acquired).toBe(false);
+    expect(await mine.release(lease)).toBe(true);
+    await woken;
+    await mine.close();
+    await other.close();
+    expect(client.isOpen).toBe(true);
+    await client.close();
+  }, 20_000);
+});
+
 describe('redisLocks options and a dead server', () => {
   it('rejects bad options with INVALID_OPTIONS', () => {
     expect(() => redisLocks({} as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
