@@ -114,7 +114,7 @@ describe.each(modes)('redisLocks on $name', (mode) => {
   it('a release wakes a waiter in another store at once (a notice, not its poll)', async () => {
     const a = locks();
     const b = locks();
-    const key = CacheKey.of('user', 'notice');
+    const key = CacheKey.of('üser', 'notice ✓'); // non-ASCII bytes in the lock key and the notice
     const lease = held(await a.acquire(key, { leaseMs: 30_000 }));
     // The first wait opens the subscription and returns once it is in place (a release could precede it).
     await b.waitForRelease(key, { timeoutMs: 30_000 });

@@ -91,7 +91,7 @@ export class RedisLocks implements LockStore {
   readonly #fenceTtlMs: number;
   readonly #timeoutMs: number;
   readonly #connection: LockConnection;
-  /** Waiters by lock key (latin1), woken by a release notice. */
+  /** Waiters by lock key (base64, as in the notices), woken by a release notice. */
   readonly #waiters = new Map<string, Set<() => void>>();
   /** Lock commands under way (a release after a load), awaited by `close()`. */
   readonly #pending = new Set<Promise<unknown>>();
@@ -187,9 +187,10 @@ export class RedisLocks implements LockStore {
   release(lease: Lease): Promise<boolean> {
     const held = this.#own(lease);
     if (held instanceof Promise) return held;
-    const message = held.lockKey.toString('latin1');
+    // The notice names the lock key in base64: text that survives any key bytes (binary keys, UTF-8).
+    const message = held.lockKey.toString('base64');
     const channel = this.#connection.sharded ? '' : `${this.prefix}released`;
-    const work = this.#eval(lease.key, RELEASE, [held.lockKey], [held.token, channel, held.lockKey]).then(
+    const work = this.#eval(lease.key, RELEASE, [held.lockKey], [held.token, channel, message]).then(
       (reply) => {
         if (reply !== 1) return false;
         if (this.#connection.sharded) {
@@ -214,7 +215,7 @@ export class RedisLocks implements LockStore {
         resolve();
         return;
       }
-      const id = this.lockKey(key).toString('latin1');
+      const id = this.lockKey(key).toString('base64');
       let set = this.#waiters.get(id);
       if (set === undefined) {
         set = new Set();

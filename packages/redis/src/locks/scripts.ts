@@ -38,7 +38,7 @@ return 0
 `);
 
 /**
- * KEYS: lock. ARGV: token, channel, message. Deletes the lock when it still holds the token and, when a channel
+ * KEYS: lock. ARGV: token, channel, message (the lock key in base64). Deletes the lock when it still holds the token and, when a channel
  * is given, publishes the release on it (single node; a cluster publishes on its sharded channel afterwards).
  * 1 when released, else 0.
  */
