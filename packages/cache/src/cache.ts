@@ -9,7 +9,6 @@ import {
   type OperationContext,
   observeCache,
   type ReadInfo,
-  type Tracing,
   unobserveCache,
 } from '@cache/core';
 import type { CacheEvent, CacheEventType, CacheStats, StaleReason } from './events.js';
@@ -27,8 +26,15 @@ import {
   resolveGetOrSetOptions,
 } from './options.js';
 import { asCacheError, Shared } from './shared.js';
-import { type BatchHost, type BatchLoader, getOrSetSlots, type Slot, slotsOf } from './batch.js';
-import { readMany, removeMany, writeMany } from './store-batch.js';
+import type { BatchLoader } from './batch.js';
+import {
+  type BatchCallHost,
+  deleteManyCall,
+  getManyCall,
+  getOrSetManyCall,
+  type SetManyEntry,
+  setManyCall,
+} from './batch-calls.js';
 import { type InvalidateTagsOptions, isTagged, TaggedValue } from './tags.js';
 import { answered, operationContext, operationTracing, startLoad } from './tracing.js';
 
@@ -36,19 +42,6 @@ import { answered, operationContext, operationTracing, startLoad } from './traci
 export interface WrapOptions<A extends unknown[]> extends GetOrSetOptions {
   /** The key of one call, from its arguments. */
   readonly key: (...args: A) => KeyInput;
-}
-
-/** The distinct keys of a batch call, each position's key, and the channel the call is traced on. */
-interface Batch<T> {
-  readonly slots: Slot<T>[];
-  readonly positions: Slot<T>[];
-  readonly tracing: Tracing<OperationContext> | undefined;
-}
-
-/** One entry of {@link Cache.setMany}: a key, its value, and lifetimes or tags of its own. */
-export interface SetManyEntry<T> extends LifetimeOptions {
-  readonly key: KeyInput;
-  readonly value: T;
 }
 
 /** The source of hits served from a loaded value whose write is still under way. */
@@ -75,6 +68,8 @@ function isFresh(value: CacheValue<unknown>, now: () => number): boolean {
 export class Cache {
   readonly #shared: Shared;
   readonly #keys: KeyMaker;
+  /** This cache's steps lent to batch calls, made on the first one. */
+  #batchHost: BatchCallHost | undefined;
   /** The ReadInfo lent to synchronous reads (see `getOrSet`). */
   #info: ReadInfo = {};
   /** Asynchronous store reads of `getOrSet` under way, by canonical key (see `#readShared`). */
@@ -208,55 +203,8 @@ export class Cache {
    * trip per Redis node, none for memory hits). As `get` for each key: fresh values only unless `allowStale`;
    * a key whose read failed is reported and a miss, or rejects the call with `onStoreError: 'throw'`.
    */
-  getMany<T>(inputs: readonly KeyInput[], options: GetOptions = {}): Promise<(T | undefined)[]> {
-    const s = this.#shared;
-    let keys: CacheKey[];
-    try {
-      s.rejectIfClosed();
-      keys = this.#keysOf(inputs, 'getMany');
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const batch = this.#slots<T | undefined>(inputs, keys, 'get');
-    const { slots } = batch;
-    const toRead: Slot<T | undefined>[] = [];
-    for (const slot of slots) {
-      const loaded = s.loaded(slot.key);
-      if (loaded === undefined) toRead.push(slot);
-      else slot.result = Promise.resolve(this.#hit(slot.key, loaded.value as T, IN_FLIGHT, slot.trace));
-    }
-    const answer = (results: readonly (CacheValue<T> | undefined | CacheError)[]): void => {
-      toRead.forEach((slot, i) => {
-        const { key, trace } = slot;
-        const value = results[i];
-        if (value instanceof CacheError) slot.result = this.#getFailed<T>(key, value, trace);
-        else if (value !== undefined && isTagged(value.data)) {
-          slot.result = Promise.resolve(
-            this.#vetted<T, T | undefined>(
-              key,
-              value,
-              slot.info,
-              (vetted) => this.#answerGet(key, vetted, slot.info, options, trace),
-              (error) => this.#getFailed<T>(key, error, trace),
-            ),
-          );
-        } else slot.result = Promise.resolve(this.#answerGet(key, value, slot.info, options, trace));
-      });
-    };
-    let read: ReturnType<typeof readMany<T>>;
-    try {
-      read = readMany<T>(
-        s.store,
-        toRead.map((slot) => slot.key),
-        toRead.map((slot) => slot.info),
-      );
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    let done: Promise<void> | undefined;
-    if (isPromiseLike(read)) done = Promise.resolve(read).then(answer);
-    else answer(read);
-    return this.#gather(batch, done);
+  getMany<T>(keys: readonly KeyInput[], options: GetOptions = {}): Promise<(T | undefined)[]> {
+    return getManyCall<T>(this.#host(), keys, options);
   }
 
   /**
@@ -265,84 +213,15 @@ export class Cache {
    * others were stored): nothing is swallowed.
    */
   setMany<T>(entries: readonly SetManyEntry<T>[], options: LifetimeOptions = {}): Promise<void> {
-    const s = this.#shared;
-    try {
-      s.rejectIfClosed();
-      if (!Array.isArray(entries))
-        throw new CacheError('INVALID_OPTIONS', 'setMany needs an array of entries');
-      const shared = checkLifetime(options, s.defaults);
-      const now = s.tags.stamp();
-      const batch = entries.map((entry) => {
-        if (entry === null || typeof entry !== 'object') {
-          throw new CacheError('INVALID_OPTIONS', 'setMany: every entry must be { key, value }');
-        }
-        const key = this.#keys.key(entry.key);
-        const lifetime = checkLifetime(entry, shared);
-        const stored = s.entry(entry.value, lifetime);
-        const value: CacheValue<unknown> =
-          lifetime.tags === undefined ? stored : s.tags.wrap(stored, lifetime.tags, now);
-        return { key, value };
-      });
-      s.counters.sets += batch.length;
-      const keys = batch.map((entry) => entry.key);
-      const written = Promise.all(keys.map((key) => s.supersede(key))).then(() => writeMany(s.store, batch));
-      const traced = this.#slots<void>(keys, keys, 'set');
-      const { positions } = traced;
-      const done = written.then((outcomes) => {
-        positions.forEach((slot, i) => {
-          const failed = outcomes[i];
-          slot.result ??=
-            failed === undefined
-              ? Promise.resolve()
-              : Promise.reject(asCacheError(failed, 'set', s.store.label, slot.key));
-        });
-      });
-      return this.#gather(traced, done).then(() => undefined);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return setManyCall(this.#host(), entries, options);
   }
 
   /**
    * Removes `keys` from the store (every tier of a composition) in one batch; for each key, true when an entry
    * was removed. Rejects when a tier failed for a key (the error names it), since it may still serve the value.
    */
-  deleteMany(inputs: readonly KeyInput[]): Promise<boolean[]> {
-    const s = this.#shared;
-    try {
-      s.rejectIfClosed();
-      const keys = this.#keysOf(inputs, 'deleteMany');
-      s.counters.deletes += keys.length;
-      const batch = this.#slots<boolean>(inputs, keys, 'delete');
-      const { slots, positions } = batch;
-      const removed = Promise.all(slots.map((slot) => s.supersede(slot.key))).then(() =>
-        removeMany(
-          s.store,
-          slots.map((slot) => slot.key),
-        ),
-      );
-      const done = removed.then((outcomes) => {
-        slots.forEach((slot, i) => {
-          const outcome = outcomes[i] as boolean | CacheError;
-          slot.result =
-            typeof outcome === 'boolean'
-              ? Promise.resolve(outcome)
-              : Promise.reject(asCacheError(outcome, 'delete', s.store.label, slot.key));
-        });
-      });
-      // A key given twice is removed once: its later positions report false, as sequential deletes would.
-      const seen = new Set<Slot<boolean>>();
-      return this.#gather(batch, done).then((answers) =>
-        answers.map((removedOne, i) => {
-          const slot = positions[i] as Slot<boolean>;
-          if (seen.has(slot)) return false;
-          seen.add(slot);
-          return removedOne;
-        }),
-      );
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  deleteMany(keys: readonly KeyInput[]): Promise<boolean[]> {
+    return deleteManyCall(this.#host(), keys);
   }
 
   /**
@@ -353,11 +232,11 @@ export class Cache {
    * has no value; {@link getOrSetManySettled} gives each key's outcome instead.
    */
   getOrSetMany<T, S = T>(
-    inputs: readonly KeyInput[],
+    keys: readonly KeyInput[],
     loader: BatchLoader<T, S>,
     options?: GetOrSetOptions,
   ): Promise<T[]> {
-    return this.getOrSetManySettled(inputs, loader, options).then((outcomes) =>
+    return this.getOrSetManySettled(keys, loader, options).then((outcomes) =>
       outcomes.map((outcome) => {
         if (outcome.status === 'rejected') throw outcome.reason;
         return outcome.value;
@@ -367,26 +246,11 @@ export class Cache {
 
   /** {@link getOrSetMany}, with each key's outcome (its value or its error) in the order of `keys`. */
   getOrSetManySettled<T, S = T>(
-    inputs: readonly KeyInput[],
+    keys: readonly KeyInput[],
     loader: BatchLoader<T, S>,
     options?: GetOrSetOptions,
   ): Promise<PromiseSettledResult<T>[]> {
-    const s = this.#shared;
-    let keys: CacheKey[];
-    let resolved: ResolvedGetOrSetOptions;
-    try {
-      s.rejectIfClosed();
-      if (typeof loader !== 'function')
-        throw new CacheError('INVALID_OPTIONS', 'getOrSetMany needs a loader');
-      keys = this.#keysOf(inputs, 'getOrSetMany');
-      resolved = options === undefined ? s.defaults : resolveGetOrSetOptions(options, s.defaults);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const batch = this.#slots<T>(inputs, keys, 'getOrSet');
-    const { slots } = batch;
-    const done = getOrSetSlots(this.#host(), slots, loader as unknown as BatchLoader<T>, resolved);
-    return this.#gather(batch, done, true);
+    return getOrSetManyCall(this.#host(), keys, loader as unknown as BatchLoader<T>, options);
   }
 
   /**
@@ -526,65 +390,14 @@ export class Cache {
   // ── internals ──────────────────────────────────────────────────────────────────────────────────────────
   // `trace` is the context of a traced call (someone listens on `cache:operation`), else `undefined`.
 
-  #keysOf(inputs: readonly KeyInput[], operation: string): CacheKey[] {
-    if (!Array.isArray(inputs))
-      throw new CacheError('INVALID_OPTIONS', `${operation} needs an array of keys`);
-    return inputs.map((input) => this.#keys.key(input));
-  }
-
-  /**
-   * The distinct keys of a batch, each with the trace of its own operation when someone listens (one decision
-   * for the whole batch: every key is traced, or none).
-   */
-  #slots<T>(
-    inputs: readonly KeyInput[],
-    keys: readonly CacheKey[],
-    operation: 'get' | 'getOrSet' | 'set' | 'delete',
-  ): { slots: Slot<T>[]; positions: Slot<T>[]; tracing: Tracing<OperationContext> | undefined } {
-    const tracing = operationTracing();
-    const prefix = this.prefix;
-    const made = slotsOf<T>(
-      inputs,
-      keys,
-      tracing === undefined ? () => undefined : (key) => operationContext(operation, prefix, key.canonical),
-    );
-    return { ...made, tracing };
-  }
-
-  /**
-   * Each position's answer once `done` has given every slot its `result`; each key is traced as its own
-   * operation when someone listens. `settled`: every outcome, else the first failure rejects.
-   */
-  #gather<T>(
-    batch: Batch<T>,
-    done: Promise<void> | undefined,
-    settled: true,
-  ): Promise<PromiseSettledResult<T>[]>;
-  #gather<T>(batch: Batch<T>, done: Promise<void> | undefined): Promise<T[]>;
-  #gather<T>(
-    { slots, positions, tracing }: Batch<T>,
-    done: Promise<void> | undefined,
-    settled = false,
-  ): Promise<T[] | PromiseSettledResult<T>[]> {
-    const answers = new Map<Slot<T>, Promise<T>>();
-    const ready = done ?? Promise.resolve();
-    for (const slot of slots) {
-      const answer = ready.then(() => slot.result as Promise<T>);
-      answers.set(
-        slot,
-        tracing !== undefined && slot.trace !== undefined
-          ? tracing.tracePromise(() => answer, slot.trace)
-          : answer,
-      );
-    }
-    const each = positions.map((slot) => answers.get(slot) as Promise<T>);
-    return settled ? Promise.allSettled(each) : Promise.all(each);
-  }
-
-  /** This cache's steps, lent to the batch code. */
-  #host(): BatchHost {
-    return {
+  /** This cache's steps, lent to the batch calls (made once per cache, on its first batch call). */
+  #host(): BatchCallHost {
+    this.#batchHost ??= {
       shared: this.#shared,
+      keys: this.#keys,
+      getFailed: (key, error, trace) => this.#getFailed(key, error, trace),
+      answerGet: (key, value, info, options, trace) => this.#answerGet(key, value, info, options, trace),
+      vetted: (key, value, info, then, failed) => this.#vetted(key, value, info, then, failed),
       hit: (key, data, source, trace) => this.#hit(key, data, source, trace),
       miss: (key, trace) => this.#miss(key, trace),
       staleServed: (key, data, reason, trace) => this.#staleServed(key, data, reason, trace),
@@ -594,6 +407,7 @@ export class Cache {
       start: (key, loader, options, stale, background) =>
         this.#start(key, loader, options, stale, background),
     };
+    return this.#batchHost;
   }
 
   #get<T>(key: CacheKey, options: GetOptions, trace: OperationContext | undefined): Promise<T | undefined> {

@@ -11,6 +11,7 @@ export type {
 } from './options.js';
 export { DEFAULT_TTL_MS } from './options.js';
 export type { BatchLoader, BatchLoaderContext } from './batch.js';
-export type { SetManyEntry, WrapOptions } from './cache.js';
+export type { SetManyEntry } from './batch-calls.js';
+export type { WrapOptions } from './cache.js';
 export type { InvalidateTagsOptions, InvalidationMode } from './tags.js';
 export { Cache, createCache } from './cache.js';
