@@ -19,7 +19,7 @@ import {
 } from './options.js';
 import { asCacheError } from './shared.js';
 import { readMany, removeMany, writeMany } from './store-batch.js';
-import { isTagged } from './tags.js';
+import { isTagged } from './tag-envelope.js';
 import { operationContext, operationTracing } from './tracing.js';
 
 /**

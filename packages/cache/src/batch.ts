@@ -12,7 +12,7 @@ import type { KeyInput } from './keys.js';
 import type { LifetimeOptions, ResolvedGetOrSetOptions } from './options.js';
 import type { Shared } from './shared.js';
 import { readMany } from './store-batch.js';
-import { isTagged } from './tags.js';
+import { isTagged } from './tag-envelope.js';
 
 /** What a batch loader is told about the keys it loads. */
 export interface BatchLoaderContext<S> {

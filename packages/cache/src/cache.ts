@@ -35,7 +35,7 @@ import {
   type SetManyEntry,
   setManyCall,
 } from './batch-calls.js';
-import { type InvalidateTagsOptions, isTagged, TaggedValue } from './tags.js';
+import { type InvalidateTagsOptions, isTagged, TaggedValue } from './tag-envelope.js';
 import { answered, operationContext, operationTracing, startLoad } from './tracing.js';
 
 /** Options of {@link Cache.wrap}: how to build the key from the arguments, and the `getOrSet` options. */
