@@ -263,6 +263,22 @@ function readGate(file) {
   return { minPass: gate.minPass ?? 0, knownRequiredFailures: gate.knownRequiredFailures ?? {} };
 }
 
+/** True when `job` failed to run, or its results fall short of its gate file. */
+async function missesGate(suiteDir, job) {
+  if (job.error !== undefined) return true;
+  const gate = readGate(join(HERE, 'gate', `${job.mode}-${job.store}.json`));
+  if (gate === undefined) return false;
+  const { pass, requiredFailures } = await classify(suiteDir, job.results);
+  return pass < gate.minPass || requiredFailures.some((id) => !(id in gate.knownRequiredFailures));
+}
+
+/** One line on a job's outcome, for the report of a retried job. */
+async function describe(suiteDir, job) {
+  if (job.error !== undefined) return 'did not run';
+  const { pass, requiredFailures } = await classify(suiteDir, job.results);
+  return `${pass} passed, required failures: ${requiredFailures.join(', ') || 'none'}`;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (args.job !== undefined) return runJob(args.job);
@@ -290,7 +306,7 @@ async function main() {
       console.log(`cache-tests: started redis-server on ${redisUrl}`);
     }
     const started = Date.now();
-    const runs = jobs.map(async (job, i) => {
+    const runOne = async (job, i) => {
       const spec = {
         ...job,
         originPort: args.portBase + 2 * i,
@@ -316,7 +332,8 @@ async function main() {
       }
       const results = JSON.parse(readFileSync(spec.out, 'utf8'));
       return { ...job, results };
-    });
+    };
+    const runs = jobs.map(runOne);
     const done = await Promise.all(runs);
     if (args.id !== '') return 0;
 
@@ -324,8 +341,17 @@ async function main() {
     let headline;
     const reportDir = join(PACKAGE, '.cache-tests');
     mkdirSync(reportDir, { recursive: true });
-    for (const job of done) {
+    for (let [index, job] of done.entries()) {
       const label = `${job.mode}/${job.store}`;
+      // Timing-sensitive tests (the suite waits out real lifetimes) can fail on a loaded machine: a job that misses
+      // its gate runs once more, alone, and the second run decides. Both runs are reported.
+      if (args.gate && !args.writeGate && (await missesGate(suiteDir, job))) {
+        console.log(
+          `cache-tests[${label}]: missed its gate; running it once more (first run: ${await describe(suiteDir, job)})`,
+        );
+        job = await runOne(jobs[index], index);
+        done[index] = job;
+      }
       if (job.error !== undefined) {
         console.log(`cache-tests[${label}]: FAILED to run: ${job.error}`);
         failed = true;
