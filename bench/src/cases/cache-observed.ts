@@ -1,9 +1,6 @@
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { JsonDocument } from '../data/documents.js';
 import type { Case, Contender, Prepared } from '../harness/types.js';
+import { type CacheModule, uninstrumentedCache } from '../harness/uninstrumented.js';
 
 /** What the hit cases of this file need: the keys and the documents they hold. */
 export interface ObservedHitData {
@@ -11,7 +8,6 @@ export interface ObservedHitData {
   readonly docs: readonly JsonDocument[];
 }
 
-type CacheModule = typeof import('@cache/cache');
 type Cache = ReturnType<CacheModule['createCache']>;
 
 const TTL_MS = 3_600_000;
@@ -19,29 +15,6 @@ const TTL_MS = 3_600_000;
 /** The loader of the timed ops: a hit never calls it. */
 function noLoad(): never {
   throw new Error('the hit case called the loader: the key was not cached');
-}
-
-/**
- * `@cache/cache` as it would be built without its diagnostics: a copy of its `dist/` (under this package's
- * `node_modules/`, so its own imports resolve as the original's) whose `tracing.js` finds no channels, exactly as on
- * a runtime without `diagnostics_channel`. Everything else is the same file.
- */
-async function uninstrumented(): Promise<CacheModule> {
-  const entry = createRequire(import.meta.url).resolve('@cache/cache');
-  const bench = fileURLToPath(new URL('../../', import.meta.url));
-  const copy = join(bench, 'node_modules', '.cache-uninstrumented');
-  rmSync(copy, { recursive: true, force: true });
-  cpSync(dirname(entry), copy, { recursive: true });
-  const tracing = join(copy, 'tracing.js');
-  const source = readFileSync(tracing, 'utf8');
-  const stripped = source.replace(
-    'export const channels = diagnostics();',
-    'export const channels = undefined;',
-  );
-  if (stripped === source)
-    throw new Error('@cache/cache dist/tracing.js no longer defines `channels` as expected');
-  writeFileSync(tracing, stripped);
-  return (await import(pathToFileURL(join(copy, 'index.js')).href)) as CacheModule;
 }
 
 /** A cache holding every key of `data`, made with `module`'s createCache. */
@@ -83,7 +56,7 @@ function reference(data: ObservedHitData): Contender {
     name: '@cache/cache getOrSet, diagnostics compiled out',
     role: 'reference',
     note: 'the same dist/ with `tracing.js` finding no channels (as on a runtime without `diagnostics_channel`).',
-    setup: async () => hits(await filledCache(await uninstrumented(), data), data),
+    setup: async () => hits(await filledCache(await uninstrumentedCache(), data), data),
   };
 }
 
