@@ -502,7 +502,7 @@ export class Cache {
       const data = read.data;
       if (!isTagged(data)) return Promise.resolve(this.#hit(key, data, source, trace));
       // A tagged hit whose tags this process trusts: no allocation, no await (the other cases: #afterRead).
-      if (s.tags.knownVerdict(data['@cache/tags'], data['@cache/at']) === 'valid') {
+      if (s.tags.servable(data)) {
         return Promise.resolve(this.#hit(key, data.data as T, source, trace));
       }
     }
@@ -651,7 +651,7 @@ export class Cache {
       if (kept !== undefined) return kept;
     } else if (value !== undefined && isTagged(value.data)) {
       const data = value.data;
-      if (isFresh(value, s.now) && s.tags.knownVerdict(data['@cache/tags'], data['@cache/at']) === 'valid') {
+      if (isFresh(value, s.now) && s.tags.servable(data)) {
         return Promise.resolve(this.#hit(key, data.data as T, info.source, trace));
       }
       const next = (vetted: CacheValue<T> | undefined, failure?: unknown): Promise<T> =>

@@ -40,6 +40,16 @@ interface Known {
   due: boolean;
 }
 
+/** Where a valid verdict is remembered on a stored tag envelope (invisible to JSON, CBOR and structured clone). */
+const VERDICT: unique symbol = Symbol('cache tag verdict');
+
+/** A verdict remembered on an envelope: valid for `clock` while its generation holds and until `renewAt`. */
+interface Memo {
+  readonly clock: TagClock;
+  readonly generation: number;
+  readonly renewAt: number;
+}
+
 /** How stale the hit path's reading of the clock may be (see `TagClock.#time`). */
 const CLOCK_TICK_MS = 50;
 
@@ -96,6 +106,8 @@ export class TagClock {
   #token: string | undefined;
   /** The read of the change token under way. */
   #checking: Promise<void> | undefined;
+  /** Bumped whenever an instant this process knows changes: verdicts remembered before it no longer hold. */
+  #generation = 0;
   /** The hit path's clock (see {@link #time}). */
   #clock = 0;
   #clockReads = 0;
@@ -234,6 +246,31 @@ export class TagClock {
   }
 
   /**
+   * True when the stored tag envelope `data` may be served as it is: {@link knownVerdict} is `'valid'`. The
+   * answer is remembered on the envelope (a memory store hands back the same object on every hit) for this clock,
+   * until an instant changes (`#generation`) or the trust in one of its tags may lapse or be renewed: a repeated
+   * hit then skips the per-tag lookups.
+   */
+  servable(data: TaggedData): boolean {
+    const memo = (data as { [VERDICT]?: Memo })[VERDICT];
+    if (memo !== undefined && memo.clock === this && memo.generation === this.#generation) {
+      if (memo.renewAt > (this.#cacheMs === 0 ? this.#now() : this.#time())) return true;
+    }
+    const tags = data['@cache/tags'];
+    if (this.knownVerdict(tags, data['@cache/at']) !== 'valid') return false;
+    if (this.#cacheMs > 0) {
+      // Valid until the first of its tags is due for renewal (then the full check runs and renews it).
+      let renewAt = Number.POSITIVE_INFINITY;
+      for (const tag of tags) {
+        const known = this.#known.get(tag);
+        if (known !== undefined) renewAt = Math.min(renewAt, known.until - this.#refreshMs);
+      }
+      (data as { [VERDICT]?: Memo })[VERDICT] = { clock: this, generation: this.#generation, renewAt };
+    }
+    return true;
+  }
+
+  /**
    * Reads `tag`'s instants again before this process stops trusting them, so a tag in use never makes a read
    * wait: the tags due are read together, once the event loop turns.
    */
@@ -355,8 +392,10 @@ export class TagClock {
           due: false,
           [field]: at,
         });
+        this.#generation++;
       } else {
         known[field] = Math.max(known[field], at);
+        this.#generation++;
       }
     }
     const keys = tags.map((tag) => this.keysOf(tag)[mode === 'delete' ? 0 : 1]);
@@ -448,6 +487,7 @@ export class TagClock {
           due: false,
         };
         this.#remember(tag, known);
+        this.#generation++;
         out.push(known);
       });
       return out;

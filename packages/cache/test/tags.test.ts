@@ -30,6 +30,16 @@ describe('tags: set, getOrSet, invalidateTags', () => {
     expect(loader.calls).toBe(1);
   });
 
+  it('an entry read many times (its verdict remembered) is still gone right after its tag is invalidated', async () => {
+    const { cache } = clockedCache({ graceMs: 60_000 });
+    await cache.set('k', 'v', { tags: ['t', 'u'] });
+    for (let i = 0; i < 5; i++)
+      expect(await cache.getOrSet('k', () => 'loaded', { tags: ['t', 'u'] })).toBe('v');
+    await cache.invalidateTags(['u']);
+    expect(await cache.get('k', { allowStale: true })).toBeUndefined();
+    expect(await cache.getOrSet('k', () => 'loaded', { tags: ['t', 'u'] })).toBe('loaded');
+  });
+
   it('tags chosen by the loader (ctx.setOptions) count as tags given to getOrSet', async () => {
     const { cache } = clockedCache();
     await cache.getOrSet('k', (ctx) => {
