@@ -429,7 +429,11 @@ export class TagClock {
     // Tags read under the token this process holds are renewed together by one token read (a reader that comes
     // back after a pause pays one round trip, not one per tag); the others are read.
     const token = this.#token;
-    if (token !== undefined && tags.some((tag) => this.#known.get(tag)?.token === token)) {
+    if (
+      this.#cacheMs > 0 &&
+      token !== undefined &&
+      tags.some((tag) => this.#known.get(tag)?.token === token)
+    ) {
       return this.#check().then(
         () => this.#readUnlessTrusted(tags),
         () => this.#readUnlessTrusted(tags),
