@@ -118,8 +118,8 @@ export interface CacheOptions extends GetOrSetOptions {
   readonly locks?: LockStore;
   /**
    * How long this process trusts the invalidation instants of a tag it has read from the store, so a tagged
-   * read costs no round trip: another process's `invalidateTags` reaches this one within this bound (plus one
-   * read). Under `coherentTiers` the instants are read through its coherent memory tier instead and this bound
+   * read costs no round trip: another process's `invalidateTags` reaches this one within this bound (plus 50 ms,
+   * the age of the clock reading on the hit path, and one read). Under `coherentTiers` the instants are read through its coherent memory tier instead and this bound
    * does not apply (the coherence bound does). `0` reads them on every tagged read. @default 1000
    */
   readonly tagCacheMs?: number;
