@@ -315,12 +315,16 @@ export class Cache {
       for (const flight of [...s.flights.values()]) {
         if (s.tagsOf(flight)?.some((tag) => wanted.has(tag))) retired.push(s.supersede(flight.key));
       }
-      return s.tags.invalidate(list, mode).then(
-        () => Promise.all(retired).then(() => undefined),
-        (error: unknown) => {
-          throw asCacheError(error, 'set', s.store.label, undefined);
-        },
-      );
+      const run = (): Promise<void> =>
+        s.tags.invalidate(list, mode).then(
+          () => Promise.all(retired).then(() => undefined),
+          (error: unknown) => {
+            throw asCacheError(error, 'set', s.store.label, undefined);
+          },
+        );
+      const tracing = operationTracing();
+      if (tracing === undefined) return run();
+      return tracing.tracePromise(run, operationContext('invalidateTags', this.prefix, undefined));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -109,4 +109,20 @@ describe('what observers read without tracing every call', () => {
       await cache.close();
     }
   });
+
+  it('invalidateTags is traced on cache:operation, without a key', async () => {
+    const every = follow(DIAGNOSTICS_CHANNELS.operation);
+    const cache = createCache({ store: memoryBackend({ maxEntries: 10 }), namespace: 'tagged' });
+    try {
+      await cache.set('k', 1, { tags: ['team:7'] });
+      await cache.invalidateTags(['team:7']);
+      const traced = every.finished.filter((context) => context.namespace === 'tagged:');
+      expect(traced.map((context) => context.operation)).toEqual(['set', 'invalidateTags']);
+      expect(traced[1]?.key).toBeUndefined();
+      expect(await cache.get('k')).toBeUndefined();
+    } finally {
+      every.stop();
+      await cache.close();
+    }
+  });
 });

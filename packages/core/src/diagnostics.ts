@@ -52,7 +52,7 @@ export const OPERATION_SAMPLING: { readonly perSecond: 1000; readonly maxInterva
 });
 
 /** The operations traced on {@link DIAGNOSTICS_CHANNELS.operation}. */
-export type TracedOperation = 'get' | 'set' | 'delete' | 'getOrSet' | 'clear';
+export type TracedOperation = 'get' | 'set' | 'delete' | 'getOrSet' | 'clear' | 'invalidateTags';
 
 /**
  * The context of an operation trace. The producer fills the fields under "filled before the end" before the
@@ -62,7 +62,7 @@ export interface OperationContext {
   readonly operation: TracedOperation;
   /** The cache's namespace prefix, e.g. `"app:users:"` (`""` for none). */
   readonly namespace: string;
-  /** The key's canonical string (`CacheKey.canonical`); `undefined` for `clear`. */
+  /** The key's canonical string (`CacheKey.canonical`); `undefined` for `clear` and `invalidateTags`. */
   readonly key: string | undefined;
   /** Filled before the end, for `get` and `getOrSet`: what the caller got. */
   outcome?: 'hit' | 'stale' | 'miss';
