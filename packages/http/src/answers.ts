@@ -1,5 +1,6 @@
 import { type CacheStatus, formatCacheStatus } from './cache-status.js';
 import { updateHeaders, validators } from './conditional.js';
+import type { Body } from './body.js';
 import { withoutHeaders, withoutHopByHop } from './headers.js';
 import type { CacheResponse, OriginResponse, RequestChanges } from './origin.js';
 import type { CacheRequest } from './policy/request.js';
@@ -89,4 +90,51 @@ export function gatewayTimeout(name: string): CacheResponse {
     body: null,
     cacheStatus: status,
   };
+}
+
+const AGE = new Set(['age']);
+
+/**
+ * A stored response served whole (not a 304, not a part): its stored fields without `Age`, then the current
+ * `Age` and this cache's `Cache-Status`. The header list is made when first read; adapters that send the stored
+ * fields their own way (the node middleware) read `stored`, `age` and `cacheStatusField` instead.
+ */
+export class StoredAnswer implements CacheResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly body: Body;
+  readonly cacheStatus: CacheStatus;
+  /** The stored response answered. */
+  readonly stored: StoredResponse;
+  /** The `Age` value sent. */
+  readonly age: string;
+  /** The `Cache-Status` member sent. */
+  readonly cacheStatusField: string;
+  #headers: Array<[string, string]> | undefined;
+
+  constructor(
+    stored: StoredResponse,
+    body: Body,
+    age: string,
+    cacheStatusField: string,
+    status: CacheStatus,
+  ) {
+    this.status = stored.status;
+    this.statusText = stored.statusText;
+    this.body = body;
+    this.cacheStatus = status;
+    this.stored = stored;
+    this.age = age;
+    this.cacheStatusField = cacheStatusField;
+  }
+
+  get headers(): Array<[string, string]> {
+    if (this.#headers === undefined) {
+      const headers = withoutHeaders(this.stored.headers, AGE);
+      headers.push(['Age', this.age]);
+      headers.push(['Cache-Status', this.cacheStatusField]);
+      this.#headers = headers;
+    }
+    return this.#headers;
+  }
 }

@@ -7,6 +7,7 @@ import {
   partialOfPartial,
   refreshed,
   revalidationChanges,
+  StoredAnswer,
 } from './answers.js';
 import { type Body, collect, drain } from './body.js';
 import { type CacheStatus, type ForwardReason, formatCacheName, formatCacheStatus } from './cache-status.js';
@@ -471,10 +472,17 @@ export class HttpCache {
 
   /** A stored response sent to the client: current `Age`, 304 for a satisfied conditional, no body for HEAD. */
   #serve(request: CacheRequest, stored: StoredResponse, ageMs: number, status: CacheStatus): CacheResponse {
+    const age = String(Math.floor(ageMs / 1000));
+    const field = formatCacheStatus(this.#name, status);
+    const conditional = isConditional(request.headers);
+    const range = stored.status === 200 || stored.status === 206 ? request.headers.get('range') : null;
+    if (!conditional && range === null) {
+      return new StoredAnswer(stored, request.method === 'HEAD' ? null : stored.body, age, field, status);
+    }
     const headers = withoutHeaders(stored.headers, AGE);
-    headers.push(['Age', String(Math.floor(ageMs / 1000))]);
-    headers.push(['Cache-Status', formatCacheStatus(this.#name, status)]);
-    if (isConditional(request.headers) && notModified(request.headers, stored.headers)) {
+    headers.push(['Age', age]);
+    headers.push(['Cache-Status', field]);
+    if (conditional && notModified(request.headers, stored.headers)) {
       return {
         status: 304,
         statusText: 'Not Modified',
@@ -490,13 +498,7 @@ export class HttpCache {
       const slice = partialSlice(request.headers, stored.headers, stored.body.byteLength);
       if (slice !== undefined) return partialOfPartial(request, stored, headers, slice, status);
     }
-    return {
-      status: stored.status,
-      statusText: stored.statusText,
-      headers,
-      body: request.method === 'HEAD' ? null : stored.body,
-      cacheStatus: status,
-    };
+    return new StoredAnswer(stored, request.method === 'HEAD' ? null : stored.body, age, field, status);
   }
 
   /** The origin's response as it came, with this cache's `Cache-Status`. */

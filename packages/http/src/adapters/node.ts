@@ -1,9 +1,16 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type IncomingMessage,
+  type ServerResponse,
+  validateHeaderName,
+  validateHeaderValue,
+} from 'node:http';
+import { StoredAnswer } from '../answers.js';
 import type { Body } from '../body.js';
 import { nodeRequestHeaders } from '../headers.js';
 import type { HttpCache } from '../http-cache.js';
 import type { CacheResponse, Origin } from '../origin.js';
 import type { CacheRequest } from '../policy/request.js';
+import type { StoredResponse } from '../stored-response.js';
 import { type Capture, capture } from './capture.js';
 
 /** A Connect/Express-style middleware. */
@@ -27,26 +34,74 @@ export function nodeRequest(req: IncomingMessage): CacheRequest {
   };
 }
 
-/** Sends the cache's answer through the prototype's methods (the handler's are captured). */
-async function send(res: ServerResponse, response: CacheResponse, state: Capture | undefined): Promise<void> {
-  if (state !== undefined) state.native = true;
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
+/** A header field as `writeHead` takes it: its name (the first line's) and its value, or its lines. */
+type Wire = Array<string | string[]>;
+
+/**
+ * `headers` grouped by name (lower case, first-seen order, the first line's spelling) as a flat
+ * `[name, value, name, value...]` list for `writeHead`; a field node refuses (invalid characters from a hostile
+ * origin) is dropped, not sent half-way. Each field becomes one `setHeader`-like entry, so every line is sent,
+ * in order, exactly as node sends a field set with `setHeader(name, values)`.
+ */
+function wire(headers: Iterable<readonly [string, string]>, skip?: string): Wire | undefined {
   const grouped = new Map<string, { name: string; values: string[] }>();
-  for (const [name, value] of response.headers) {
+  for (const [name, value] of headers) {
     const lower = name.toLowerCase();
+    if (lower === skip) continue;
     const entry = grouped.get(lower);
     if (entry === undefined) grouped.set(lower, { name, values: [value] });
     else entry.values.push(value);
   }
+  if (skip !== undefined && grouped.has('cache-status')) return undefined;
+  const out: Wire = [];
   for (const { name, values } of grouped.values()) {
+    const value = values.length === 1 ? (values[0] as string) : values;
     try {
-      res.setHeader(name, values.length === 1 ? (values[0] as string) : values);
+      validateHeaderName(name);
+      validateHeaderValue(name, value as string); // node checks every line of an array (setHeader does the same)
     } catch {
-      // a field node refuses (invalid characters from a hostile origin) is dropped, not sent half-way
+      continue;
+    }
+    out.push(name, value);
+  }
+  return out;
+}
+
+/**
+ * The fields of a stored response as sent by every hit that answers with it whole: its own without `Age` (made
+ * once per stored response), `undefined` when it carries a `Cache-Status` of its own (ours joins that field).
+ */
+const storedWires = new WeakMap<StoredResponse, Wire | null>();
+
+function storedWire(stored: StoredResponse): Wire | undefined {
+  let known = storedWires.get(stored);
+  if (known === undefined) {
+    known = wire(stored.headers, 'age') ?? null;
+    storedWires.set(stored, known);
+  }
+  return known ?? undefined;
+}
+
+/** The fields to send for `response`, the current `Age` and our `Cache-Status` included. */
+function responseWire(response: CacheResponse): Wire {
+  if (response instanceof StoredAnswer) {
+    const stored = storedWire(response.stored);
+    if (stored !== undefined) {
+      const out = stored.slice();
+      out.push('Age', response.age, 'Cache-Status', response.cacheStatusField);
+      return out;
     }
   }
-  res.statusCode = response.status;
-  if (response.statusText !== '') res.statusMessage = response.statusText;
+  return wire(response.headers) as Wire;
+}
+
+/** Sends the cache's answer through the prototype's methods (the handler's are captured). */
+async function send(res: ServerResponse, response: CacheResponse, state: Capture | undefined): Promise<void> {
+  if (state !== undefined) state.native = true;
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  const fields = responseWire(response);
+  if (response.statusText !== '') res.writeHead(response.status, response.statusText, fields);
+  else res.writeHead(response.status, fields);
   await writeBody(res, response.body);
 }
 
