@@ -23,7 +23,8 @@ import {
 import { getHeader, type HeaderList, withoutHeaders, withoutHopByHop } from './headers.js';
 import { type HttpCacheOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import type { CacheResponse, Handled, Origin, OriginResponse } from './origin.js';
-import type { CacheRequest } from './policy/request.js';
+import { DEFAULT_KEY } from './policy/extractors.js';
+import { type CacheRequest, RAW_TARGET } from './policy/request.js';
 import { partialSlice, requestedRange } from './range.js';
 import { collapsible, requestDirectives, reusable, select } from './reuse.js';
 import { Counters, type HttpCacheStats } from './stats.js';
@@ -34,6 +35,8 @@ import { varyMatches, varyNames, varyValues } from './vary.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 const AGE = new Set(['age']);
+/** How many keys of raw request targets the cache keeps (see `#key`). */
+const KEYS_KEPT = 1024;
 
 /** The outcome of a fetch shared with collapsed requests: the stored variant, or nothing (they fetch alone). */
 type Shared = StoredResponse | undefined;
@@ -51,6 +54,7 @@ export class HttpCache {
   readonly #prefix: string;
   readonly #counters = new Counters();
   readonly #resources: ResourceStore;
+  readonly #keys = new Map<string, CacheKey>();
   #lastWarn = 0;
   readonly #onStoreError: (error: CacheError) => void;
 
@@ -93,8 +97,25 @@ export class HttpCache {
     return this.#key(request);
   }
 
-  /** The key of a request: the namespace as prefix, then the parts the extractors make of it. */
+  /**
+   * The key of a request: the namespace as prefix, then the parts the extractors make of it. With the default
+   * extractors, the key of a request from the node middleware depends only on its raw `Host` and target: the
+   * keys made for the last ones seen are kept (at most {@link KEYS_KEPT}, all dropped when full).
+   */
   #key(request: CacheRequest): CacheKey {
+    if (this.#o.key !== DEFAULT_KEY) return this.#makeKey(request);
+    const raw = (request as { readonly [RAW_TARGET]?: string | undefined })[RAW_TARGET];
+    if (raw === undefined) return this.#makeKey(request);
+    let key = this.#keys.get(raw);
+    if (key === undefined) {
+      key = this.#makeKey(request);
+      if (this.#keys.size >= KEYS_KEPT) this.#keys.clear();
+      this.#keys.set(raw, key);
+    }
+    return key;
+  }
+
+  #makeKey(request: CacheRequest): CacheKey {
     const parts: Array<readonly [string, string | null]> = [];
     for (const extract of this.#o.key) parts.push(...extract(request));
     return CacheKey.from(parts, { prefix: this.#prefix });

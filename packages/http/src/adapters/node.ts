@@ -1,4 +1,5 @@
 import {
+  type IncomingHttpHeaders,
   type IncomingMessage,
   type ServerResponse,
   validateHeaderName,
@@ -6,32 +7,88 @@ import {
 } from 'node:http';
 import { StoredAnswer } from '../answers.js';
 import type { Body } from '../body.js';
-import { nodeRequestHeaders } from '../headers.js';
+import { nodeRequestHeaders, type RequestHeaders } from '../headers.js';
 import type { HttpCache } from '../http-cache.js';
 import type { CacheResponse, Origin } from '../origin.js';
-import type { CacheRequest } from '../policy/request.js';
+import { type CacheRequest, RAW_TARGET } from '../policy/request.js';
 import type { StoredResponse } from '../stored-response.js';
 import { type Capture, capture } from './capture.js';
 
 /** A Connect/Express-style middleware. */
 export type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
 
+function parseUrl(target: string | undefined, host: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', `http://${host ?? 'localhost'}`);
+  } catch {
+    return new URL(target ?? '/', 'http://localhost');
+  }
+}
+
 /** The request as the cache sees it. The URL's origin comes from `Host` (it only matters to key extractors that use it). */
 export function nodeRequest(req: IncomingMessage): CacheRequest {
-  const host = req.headers.host ?? 'localhost';
-  let url: URL;
-  try {
-    url = new URL(req.url ?? '/', `http://${host}`);
-  } catch {
-    url = new URL(req.url ?? '/', 'http://localhost');
-  }
   // A copy: the middleware adds validators to req.headers for the handler, and the cache must still see the
   // request the client sent.
   return {
     method: (req.method ?? 'GET').toUpperCase(),
-    url,
+    url: parseUrl(req.url, req.headers.host),
     headers: nodeRequestHeaders({ ...req.headers }),
   };
+}
+
+/** `req.headers` as the cache reads them: the live object until {@link MiddlewareHeaders.detach}, then a copy. */
+class MiddlewareHeaders implements RequestHeaders {
+  #source: IncomingHttpHeaders;
+  #detached = false;
+
+  constructor(source: IncomingHttpHeaders) {
+    this.#source = source;
+  }
+
+  get(name: string): string | null {
+    const value = this.#source[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  /** Keeps the fields as the client sent them before the middleware changes `req.headers` for the handler. */
+  detach(): void {
+    if (this.#detached) return;
+    this.#detached = true;
+    this.#source = { ...this.#source };
+  }
+}
+
+/**
+ * The middleware's request: the same view as {@link nodeRequest}, made lazily (the URL is parsed when an
+ * extractor or predicate reads it, the headers are copied only before they are changed), marked with the raw
+ * `Host` and target so the engine can reuse the key it made for them.
+ */
+class MiddlewareRequest implements CacheRequest {
+  readonly method: string;
+  readonly headers: MiddlewareHeaders;
+  readonly [RAW_TARGET]: string | undefined;
+  readonly #target: string | undefined;
+  readonly #host: string | undefined;
+  #url: URL | undefined;
+
+  constructor(req: IncomingMessage) {
+    const method = req.method ?? 'GET';
+    this.method = method === 'GET' || method === 'HEAD' ? method : method.toUpperCase();
+    this.headers = new MiddlewareHeaders(req.headers);
+    this.#target = req.url;
+    this.#host = req.headers.host;
+    // node's parser refuses line breaks in both, so the newline keeps the pair unambiguous
+    this[RAW_TARGET] =
+      typeof this.#host === 'string' && typeof this.#target === 'string'
+        ? `${this.#host}\n${this.#target}`
+        : undefined;
+  }
+
+  get url(): URL {
+    if (this.#url === undefined) this.#url = parseUrl(this.#target, this.#host);
+    return this.#url;
+  }
 }
 
 /** A header field as `writeHead` takes it: its name (the first line's) and its value, or its lines. */
@@ -139,11 +196,12 @@ async function writeBody(res: ServerResponse, body: Body): Promise<void> {
  */
 export function cacheMiddleware(cache: HttpCache): Middleware {
   return (req, res, next) => {
-    const request = nodeRequest(req);
+    const request = new MiddlewareRequest(req);
     let state: Capture | undefined;
     let background = false;
     const origin: Origin = (changes) => {
       if (state !== undefined) return Promise.reject(new Error('the handler can run only once per request'));
+      request.headers.detach();
       for (const name of changes.remove) delete req.headers[name];
       for (const [name, value] of Object.entries(changes.set)) req.headers[name] = value;
       state = capture(res, background);

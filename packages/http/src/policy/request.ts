@@ -14,3 +14,10 @@ export interface ResponseHead {
   readonly status: number;
   readonly headers: HeaderList;
 }
+
+/**
+ * Internal (not exported by the package): the `Host` field and request target exactly as received, set by the
+ * node middleware on its requests. The default key is a function of them alone, so the engine keeps the keys it
+ * made by this string.
+ */
+export const RAW_TARGET: unique symbol = Symbol('@cache/http raw target');
