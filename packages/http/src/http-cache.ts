@@ -26,11 +26,11 @@ import type { CacheResponse, Handled, Origin, OriginResponse } from './origin.js
 import { DEFAULT_KEY } from './policy/extractors.js';
 import { type CacheRequest, RAW_TARGET } from './policy/request.js';
 import { partialSlice, requestedRange } from './range.js';
-import { collapsible, requestDirectives, reusable, select } from './reuse.js';
+import { collapsible, type RequestDirectives, requestDirectives, reusable, select } from './reuse.js';
 import { Counters, type HttpCacheStats } from './stats.js';
 import { ResourceStore } from './resource-store.js';
 import { storability } from './storability.js';
-import type { StoredResponse } from './stored-response.js';
+import type { StoredResource, StoredResponse } from './stored-response.js';
 import { varyMatches, varyNames, varyValues } from './vary.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -126,7 +126,46 @@ export class HttpCache {
    * Rejects only when the origin failed and no stale response may stand in.
    */
   handle(request: CacheRequest, origin: Origin): Promise<Handled> {
-    return this.#handle(request, origin).then(
+    const o = this.#o;
+    try {
+      const method = request.method;
+      if (method !== 'GET' && method !== 'HEAD') return this.#counted(this.#otherMethod(request, origin));
+      if (
+        (o.request !== undefined && !o.request(request)) ||
+        (!o.allowAuthorization && request.headers.get('authorization') !== null)
+      ) {
+        return this.#counted(this.#bypass(origin));
+      }
+      const directives = requestDirectives(request);
+      const key = this.#key(request);
+      // One promise from the store read to the answer: a hit is decided, counted and returned in its callback.
+      return this.#resources.read(key).then(
+        (resource) => {
+          let handled: Handled | Promise<Handled>;
+          try {
+            handled = this.#fromStore(request, origin, directives, key, resource);
+          } catch (error) {
+            this.#counters.originErrors++;
+            throw error;
+          }
+          if (handled instanceof Promise) return this.#counted(handled);
+          this.#counters.count(handled.response.cacheStatus);
+          return handled;
+        },
+        (error: unknown) => {
+          this.#counters.originErrors++;
+          throw error;
+        },
+      );
+    } catch (error) {
+      this.#counters.originErrors++;
+      return Promise.reject(error);
+    }
+  }
+
+  /** Counts an answer once it settles (an origin error when it rejects). */
+  #counted(answer: Promise<Handled>): Promise<Handled> {
+    return answer.then(
       (handled) => {
         this.#counters.count(handled.response.cacheStatus);
         return handled;
@@ -143,20 +182,21 @@ export class HttpCache {
     return this.#counters.snapshot();
   }
 
-  async #handle(request: CacheRequest, origin: Origin): Promise<Handled> {
+  /** A request the cache leaves alone (the request predicate, `Authorization`). */
+  async #bypass(origin: Origin): Promise<Handled> {
+    const res = await origin(NO_CHANGES);
+    return { response: this.#pass(res, res.body, { hit: false, fwd: 'bypass', fwdStatus: res.status }) };
+  }
+
+  /** A GET or HEAD once the store was read: a stored response when one may be used, else the origin. */
+  #fromStore(
+    request: CacheRequest,
+    origin: Origin,
+    directives: RequestDirectives,
+    key: CacheKey,
+    resource: StoredResource | undefined,
+  ): Handled | Promise<Handled> {
     const o = this.#o;
-    const method = request.method;
-    if (method !== 'GET' && method !== 'HEAD') return this.#otherMethod(request, origin);
-    if (
-      (o.request !== undefined && !o.request(request)) ||
-      (!o.allowAuthorization && request.headers.get('authorization') !== null)
-    ) {
-      const res = await origin(NO_CHANGES);
-      return { response: this.#pass(res, res.body, { hit: false, fwd: 'bypass', fwdStatus: res.status }) };
-    }
-    const directives = requestDirectives(request);
-    const key = this.#key(request);
-    const resource = await this.#resources.read(key);
     const variant = resource === undefined ? undefined : select(resource, request);
     const now = o.now();
     if (variant !== undefined) {

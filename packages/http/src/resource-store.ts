@@ -7,6 +7,8 @@ import { sameResponse } from './reuse.js';
 import { checkResource, type StoredResource, type StoredResponse } from './stored-response.js';
 import { varyMatches } from './vary.js';
 
+const READ = Object.freeze({ allowStale: true });
+
 /**
  * The stored resources: one entry per key holding its variants, read as untrusted, written with a lifetime that
  * covers the longest-lived variant (fresh time, then the time it is kept stale), through `@cache/cache`.
@@ -30,8 +32,12 @@ export class ResourceStore {
   }
 
   /** The resource at `key`, or `undefined` (none, a store failure, or an entry that is not a stored resource). */
-  async read(key: CacheKey): Promise<StoredResource | undefined> {
-    const value = await this.#cache.get<unknown>(key, { allowStale: true });
+  read(key: CacheKey): Promise<StoredResource | undefined> {
+    return this.#cache.get<unknown>(key, READ).then((value) => this.#checked(value));
+  }
+
+  /** A value read from the store, checked before it is served. */
+  #checked(value: unknown): StoredResource | undefined {
     if (value === undefined) return undefined;
     try {
       return checkResource(value);

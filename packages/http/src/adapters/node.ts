@@ -152,21 +152,28 @@ function responseWire(response: CacheResponse): Wire {
   return wire(response.headers) as Wire;
 }
 
-/** Sends the cache's answer through the prototype's methods (the handler's are captured). */
-async function send(res: ServerResponse, response: CacheResponse, state: Capture | undefined): Promise<void> {
+type NativeBody = {
+  write: (this: ServerResponse, chunk: Uint8Array) => boolean;
+  end: (this: ServerResponse, chunk?: Uint8Array) => void;
+};
+
+/** Sends the status line and fields of the cache's answer through the prototype's methods (the handler's are captured). */
+function sendHead(res: ServerResponse, response: CacheResponse, state: Capture | undefined): void {
   if (state !== undefined) state.native = true;
   for (const name of res.getHeaderNames()) res.removeHeader(name);
   const fields = responseWire(response);
   if (response.statusText !== '') res.writeHead(response.status, response.statusText, fields);
   else res.writeHead(response.status, fields);
+}
+
+/** Sends the cache's answer: head, then body (bytes at once, a stream as the client takes it). */
+async function send(res: ServerResponse, response: CacheResponse, state: Capture | undefined): Promise<void> {
+  sendHead(res, response, state);
   await writeBody(res, response.body);
 }
 
 async function writeBody(res: ServerResponse, body: Body): Promise<void> {
-  const proto = Object.getPrototypeOf(res) as {
-    write: (this: ServerResponse, chunk: Uint8Array) => boolean;
-    end: (this: ServerResponse, chunk?: Uint8Array) => void;
-  };
+  const proto = Object.getPrototypeOf(res) as NativeBody;
   if (body === null || body instanceof Uint8Array) {
     proto.end.call(res, body ?? undefined);
     return;
@@ -217,17 +224,30 @@ export function cacheMiddleware(cache: HttpCache): Middleware {
     cache
       .handle(request, origin)
       .then(
-        async (handled) => {
-          try {
-            await send(res, handled.response, state);
-          } finally {
-            if (state?.ended()) state.release();
+        (handled) => {
+          const body = handled.response.body;
+          if (
+            state === undefined &&
+            handled.background === undefined &&
+            (body === null || body instanceof Uint8Array)
+          ) {
+            // a hit (the handler never ran): sent at once, without a promise of its own
+            sendHead(res, handled.response, undefined);
+            (Object.getPrototypeOf(res) as NativeBody).end.call(res, body ?? undefined);
+            return;
           }
-          if (handled.background !== undefined) {
-            background = true;
-            await handled.background();
-            state?.release();
-          }
+          return (async (): Promise<void> => {
+            try {
+              await send(res, handled.response, state);
+            } finally {
+              if (state?.ended()) state.release();
+            }
+            if (handled.background !== undefined) {
+              background = true;
+              await handled.background();
+              state?.release();
+            }
+          })();
         },
         (error: unknown) => {
           if (state === undefined) {
