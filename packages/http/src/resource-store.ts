@@ -9,6 +9,9 @@ import { varyMatches } from './vary.js';
 
 const READ = Object.freeze({ allowStale: true });
 
+/** Resources that passed {@link checkResource} (see `ResourceStore.#checked`). */
+const checked = new WeakSet<object>();
+
 /**
  * The stored resources: one entry per key holding its variants, read as untrusted, written with a lifetime that
  * covers the longest-lived variant (fresh time, then the time it is kept stale), through `@cache/cache`.
@@ -36,11 +39,18 @@ export class ResourceStore {
     return this.#cache.get<unknown>(key, READ).then((value) => this.#checked(value));
   }
 
-  /** A value read from the store, checked before it is served. */
+  /**
+   * A value read from the store, checked before it is served. An object checked once is not checked again: the
+   * memory tier hands out the object it holds, so only its first read (from Redis, another writer, another
+   * version) pays; a copy (Redis, a cloning memory tier) is a new object and is checked.
+   */
   #checked(value: unknown): StoredResource | undefined {
     if (value === undefined) return undefined;
+    if (checked.has(value as object)) return value as StoredResource;
     try {
-      return checkResource(value);
+      const resource = checkResource(value);
+      checked.add(resource);
+      return resource;
     } catch (error) {
       this.#onStoreError(error as CacheError);
       return undefined;
