@@ -67,7 +67,9 @@ export class DistributedLock {
       if (result.acquired) {
         flight.lease = result.lease;
         flight.renewal = this.#renewEvery(result.lease);
-        // Another process may have written the value and released the lock since this one read the store.
+        // Another process may have written the value and released the lock since this one read the store; a lock
+        // store that saw the entry absent as it took the lock (redisLocks with its backend) spares the read.
+        if (result.entryAbsent === true) return loader(ctx);
         const landed = await this.#landed<T>(key);
         if (landed !== undefined) {
           ctx.skip();

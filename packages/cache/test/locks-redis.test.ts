@@ -97,6 +97,70 @@ describe('locks over the shared Redis', () => {
     await until(async () => (await a.cache.get('fenced')) === 'from b', 10_000);
   }, 30_000);
 
+  it('the leader reads the store again only when the lock saw the entry there: a value landed since its miss is served', async () => {
+    const namespace = `t:cache:locks-reread:${randomBytes(4).toString('hex')}:`;
+    const other = instance({ url: REDIS_URL }, namespace);
+    const redis = new RedisBackend({ url: REDIS_URL, namespace });
+    const locks = redisLocks({ url: REDIS_URL, backend: redis });
+    let redisReads = 0;
+    // The Redis tier, its reads counted (methods bound: the backend keeps private state).
+    const counted = new Proxy(redis, {
+      get(target, p) {
+        const own = Reflect.get(target, p, target);
+        if (p === 'get') {
+          return (...args: unknown[]) => {
+            redisReads++;
+            return (own as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof own === 'function' ? own.bind(target) : own;
+      },
+    }) as RedisBackend;
+    // Before the lock of 'landed' is taken, another process writes its value (between this one's miss and lock).
+    const racing = {
+      label: locks.label,
+      leaseMs: locks.leaseMs,
+      pollMs: locks.pollMs,
+      acquire: async (...args: Parameters<RedisLocks['acquire']>) => {
+        if (args[0].canonical.includes('"landed"')) {
+          await other.redis.set(args[0], CacheValue.fromTtl('from the other process', { ttlMs: 60_000 }));
+        }
+        return locks.acquire(...args);
+      },
+      renew: (lease: Parameters<RedisLocks['renew']>[0]) => locks.renew(lease),
+      release: (lease: Parameters<RedisLocks['release']>[0]) => locks.release(lease),
+      waitForRelease: (...args: Parameters<RedisLocks['waitForRelease']>) => locks.waitForRelease(...args),
+      close: () => locks.close(),
+    };
+    const cache = createCache({ store: compose(memoryBackend({ maxEntries: 100 }), counted), locks: racing });
+    cleanups.push(() => cache.close());
+    let loads = 0;
+    expect(
+      await cache.getOrSet('landed', () => {
+        loads++;
+        return 'loaded here';
+      }),
+    ).toBe('from the other process');
+    expect(loads).toBe(0);
+    expect(redisReads).toBe(2); // the miss, and the read after the lock that found the value
+    redisReads = 0;
+    expect(
+      await cache.getOrSet('absent', () => {
+        loads++;
+        return 'loaded here';
+      }),
+    ).toBe('loaded here');
+    expect(loads).toBe(1);
+    expect(redisReads).toBe(1); // the miss only: the lock saw the entry absent
+    // Written under the lease, and the lease ended with the write: the lock key is gone, the value is there.
+    const client = await raw(REDIS_URL);
+    await until(
+      async () => (await client.exists(locks.lockKey(cache.key('absent')).toString('latin1'))) === 0,
+      10_000,
+    );
+    expect((await other.redis.get(cache.key('absent')))?.data).toBe('loaded here');
+  }, 30_000);
+
   it('a loader slower than the lease keeps it by renewing: the other process waits, never loads', async () => {
     const namespace = `t:cache:locks-renew:${randomBytes(4).toString('hex')}:`;
     const a = instance({ url: REDIS_URL }, namespace, { leaseMs: 200 });

@@ -158,6 +158,26 @@ describe.each(modes)('redisLocks on $name', (mode) => {
     }
   });
 
+  it('with the backend, acquire says when the entry was absent as the lock was taken (nothing to read again)', async () => {
+    const a = locks();
+    const key = CacheKey.of('user', 'absent');
+    const first = await a.acquire(key, { leaseMs: 5000 });
+    expect(first.acquired && first.entryAbsent).toBe(true);
+    await backend.set(key, new LeasedValue(CacheValue.fromTtl({ v: 1 }, { ttlMs: 60_000 }), held(first)));
+    expect(await a.release(held(first))).toBe(true);
+    // The entry is there now: the holder is not told it is absent (it reads the entry again).
+    const second = await a.acquire(key, { leaseMs: 5000 });
+    expect(second.acquired).toBe(true);
+    expect(second.acquired && second.entryAbsent).toBeUndefined();
+    await a.release(held(second));
+    // Without the backend, the store cannot know: never told.
+    const loose = mode.locks({ prefix: `${namespace}loose-absent:` });
+    open.push(loose);
+    const third = await loose.acquire(CacheKey.of('user', 'absent-2'));
+    expect(third.acquired && third.entryAbsent).toBeUndefined();
+    await loose.release(held(third));
+  });
+
   it('locks of a store without the backend do not fence its writes', async () => {
     const loose = mode.locks({ prefix: `${namespace}loose:` });
     open.push(loose);

@@ -20,7 +20,16 @@ export interface Lease {
 
 /** The outcome of {@link LockStore.acquire}: the lease, or how long the current holder's lease has left. */
 export type AcquireResult =
-  | { readonly acquired: true; readonly lease: Lease }
+  | {
+      readonly acquired: true;
+      readonly lease: Lease;
+      /**
+       * True when the store knows that the entry the lock guards did not exist at the instant the lock was taken
+       * (a store that keeps the entries too, and checks in the same atomic step): the holder may load without
+       * reading the entry again, since nobody wrote it between its miss and its lock. Absent: read it again.
+       */
+      readonly entryAbsent?: boolean;
+    }
   | {
       readonly acquired: false;
       /** Milliseconds until the holder's lease ends unless renewed: the latest moment worth trying again. */

@@ -144,18 +144,21 @@ export class RedisLocks implements LockStore {
   acquire(key: CacheKey, options: AcquireOptions = {}): Promise<AcquireResult> {
     let leaseMs: number;
     let lockKey: Buffer;
-    let fenceKey: Buffer;
+    let keys: RedisArg[];
     try {
       options.signal?.throwIfAborted();
       leaseMs = positiveMs(options.leaseMs, this.leaseMs, 'leaseMs');
       lockKey = this.lockKey(key);
-      fenceKey = this.#keyOf(key, 'F:');
+      keys = [lockKey, this.#keyOf(key, 'F:')];
+      // With the backend, the same script says whether its entry exists (it shares the lock's slot): a holder
+      // that took the lock on an absent entry need not read it again before loading.
+      if (this.backend !== undefined) keys.push(this.backend.storeKey(key));
     } catch (error) {
       return Promise.reject(error);
     }
     const token = lockToken();
     const args = [token, String(Math.ceil(leaseMs)), String(this.#fenceTtlMs)];
-    const attempt = this.#eval(key, ACQUIRE, [lockKey, fenceKey], args);
+    const attempt = this.#eval(key, ACQUIRE, keys, args);
     // An attempt that missed its deadline may still have taken the lock: give it back, by token, so that it does
     // not hold the key for a whole lease with nobody loading.
     attempt.catch((error: unknown) => {
@@ -163,12 +166,15 @@ export class RedisLocks implements LockStore {
       this.#send(key, lockKey, ['EVAL', RELEASE.source, '1', lockKey, token, '', '']).catch(ignore);
     });
     return attempt.then((reply) => {
-      if (!Array.isArray(reply) || reply.length !== 2) throw this.#error(protocolError('lock acquire'), key);
-      const [taken, detail] = reply as unknown[];
+      if (!Array.isArray(reply) || reply.length < 2 || reply.length > 3) {
+        throw this.#error(protocolError('lock acquire'), key);
+      }
+      const [taken, detail, exists] = reply as unknown[];
       if (taken === 1) {
         const fence = Number(Buffer.isBuffer(detail) ? detail.toString('latin1') : detail);
         if (!Number.isSafeInteger(fence)) throw this.#error(protocolError('lock acquire (fence)'), key);
-        return { acquired: true, lease: new RedisLease(this, key, lockKey, token, fence, leaseMs) };
+        const lease = new RedisLease(this, key, lockKey, token, fence, leaseMs);
+        return exists === 0 ? { acquired: true, lease, entryAbsent: true } : { acquired: true, lease };
       }
       if (taken !== 0 || typeof detail !== 'number') throw this.#error(protocolError('lock acquire'), key);
       // -2: released between the two commands (look again now); -1: a lock key without TTL, not written by us.

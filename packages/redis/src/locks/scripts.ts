@@ -11,10 +11,12 @@ function script(source: string): Script {
 }
 
 /**
- * KEYS: lock, fence counter. ARGV: token, lease ms, fence counter TTL ms.
+ * KEYS: lock, fence counter, and optionally the entry the lock guards (same slot). ARGV: token, lease ms, fence
+ * counter TTL ms.
  * Takes the lock when free (`SET NX PX`: it always has a TTL) and draws the next fence: one more than the last,
  * and never less than the server's clock in microseconds, so fences keep growing after the counter expired.
- * Answers `{1, fence}`, or `{0, PTTL of the holder's lock}`.
+ * Answers `{1, fence, 1 when the entry exists else 0}` (the third only with the entry's key), or
+ * `{0, PTTL of the holder's lock}`.
  */
 export const ACQUIRE = script(`
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
@@ -24,6 +26,7 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   if last >= fence then fence = last + 1 end
   local text = string.format('%.0f', fence)
   redis.call('SET', KEYS[2], text, 'PX', ARGV[3])
+  if KEYS[3] then return {1, text, redis.call('EXISTS', KEYS[3])} end
   return {1, text}
 end
 return {0, redis.call('PTTL', KEYS[1])}
