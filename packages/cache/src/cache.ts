@@ -926,8 +926,9 @@ export class Cache {
       const entry = s.entry(value, lifetime);
       // A tagged value records when its data was read (the loader's start): an invalidation after that wins.
       const stored: CacheValue<unknown> = tags === undefined ? entry : s.tags.wrap(entry, tags, at);
-      // Under a lease across processes (`locks`), a store that fences writes checks it in the write itself.
-      pending = s.store.set(key, lease === undefined ? stored : new LeasedValue(stored, lease));
+      // Under a lease across processes (`locks`), a store that fences writes checks it in the write itself; the
+      // write is the run's last act under it (released right after), so that store may release it in the same step.
+      pending = s.store.set(key, lease === undefined ? stored : new LeasedValue(stored, lease, true));
     } catch (error) {
       s.storeError(key, 'set', error);
       s.keepForOutage(key, value, tags, at);

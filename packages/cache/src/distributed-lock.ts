@@ -66,7 +66,7 @@ export class DistributedLock {
       }
       if (result.acquired) {
         flight.lease = result.lease;
-        flight.renewal = this.#renewEvery(result.lease);
+        flight.renewal = this.#renewEvery(result.lease, flight);
         // Another process may have written the value and released the lock since this one read the store; a lock
         // store that saw the entry absent as it took the lock (redisLocks with its backend) spares the read.
         if (result.entryAbsent === true) return loader(ctx);
@@ -102,12 +102,13 @@ export class DistributedLock {
     return value !== undefined && value.state(this.#host.now()) === 'actual' ? value : undefined;
   }
 
-  #renewEvery(lease: Lease): ReturnType<typeof setInterval> {
+  #renewEvery<T>(lease: Lease, flight: Flight<T>): ReturnType<typeof setInterval> {
     const timer = setInterval(
       () => {
         this.store.renew(lease).then(
           (held) => {
-            if (held) return;
+            // An answer that comes after the run gave its lease back (its write may end it) is no loss.
+            if (held || flight.lease !== lease) return;
             clearInterval(timer);
             this.#report(
               lease.key,

@@ -15,6 +15,7 @@ import {
   diagnostics,
   type Format,
   type KeyFormat,
+  LeasedValue,
   leaseOf,
   passthrough,
   type StoreContext,
@@ -280,7 +281,13 @@ export class RedisBackend extends TypedBackend implements Backend {
               hset: hsetArgs(redisKey, value, this.#codec),
               expireAt: value.expire,
             })
-          : fenced.owner.fencedWrite(fenced, redisKey, hsetArgs(redisKey, value, this.#codec), value.expire),
+          : fenced.owner.fencedWrite(
+              fenced,
+              redisKey,
+              hsetArgs(redisKey, value, this.#codec),
+              value.expire,
+              value instanceof LeasedValue && value.releases,
+            ),
       ).then(noop);
     return this.#traced('write', key, send, value.data.byteLength);
   }

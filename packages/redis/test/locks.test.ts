@@ -178,6 +178,43 @@ describe.each(modes)('redisLocks on $name', (mode) => {
     await loose.release(held(third));
   });
 
+  it('a write that releases (LeasedValue.releases) ends the lease and wakes the waiters in its own script', async () => {
+    const a = locks();
+    const b = locks();
+    const key = CacheKey.of('user', 'write-releases');
+    const lease = held(await a.acquire(key, { leaseMs: 30_000 }));
+    const raw = await mode.raw();
+    try {
+      const lockKey = a.lockKey(key);
+      expect(await b.acquire(key)).toMatchObject({ acquired: false });
+      let woken = false;
+      const waiting = b.waitForRelease(key, { timeoutMs: 60_000 }).then(() => {
+        woken = true;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      await backend.set(key, new LeasedValue(CacheValue.fromTtl({ v: 1 }, { ttlMs: 60_000 }), lease, true));
+      expect((await backend.get<{ v: number }>(key))?.data).toEqual({ v: 1 });
+      expect(await raw.send(lockKey, ['EXISTS', lockKey])).toBe(0); // no release command was sent
+      await waiting; // a lost notice would hold this for 60 s: past the test's timeout
+      expect(woken).toBe(true);
+      // The release that follows has nothing left to do; a renewal says the lease is gone.
+      expect(await a.release(lease)).toBe(true);
+      expect(await a.renew(lease)).toBe(false);
+      const next = held(await b.acquire(key, { leaseMs: 5000 }));
+      // A refused releasing write (its lease ended) releases nothing: the new holder keeps the key.
+      const late = backend.set(
+        key,
+        new LeasedValue(CacheValue.fromTtl({ v: 0 }, { ttlMs: 60_000 }), lease, true),
+      );
+      await expect(late).rejects.toSatisfy((error: unknown) => CacheError.is(error, 'LEASE_LOST'));
+      expect(String(await raw.send(lockKey, ['GET', lockKey]))).toBe(next.token);
+      expect((await backend.get<{ v: number }>(key))?.data).toEqual({ v: 1 });
+      await b.release(next);
+    } finally {
+      await raw.close();
+    }
+  }, 20_000);
+
   it('locks of a store without the backend do not fence its writes', async () => {
     const loose = mode.locks({ prefix: `${namespace}loose:` });
     open.push(loose);

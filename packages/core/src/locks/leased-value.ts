@@ -10,14 +10,21 @@ import type { Lease } from './lock-store.js';
 export class LeasedValue<T> extends CacheValue<T> {
   /** The lease the writer holds. */
   readonly lease: Lease;
+  /**
+   * The write is the holder's last act under the lease: a store that fences may end the lease in the same atomic
+   * step as a successful write (and wake its waiters), sparing a separate release. The holder still calls
+   * `release`, which then has nothing left to do.
+   */
+  readonly releases: boolean;
 
-  constructor(value: CacheValue<T>, lease: Lease) {
+  constructor(value: CacheValue<T>, lease: Lease, releases = false) {
     super(value.data, value.expire, value.stale);
     this.lease = lease;
+    this.releases = releases;
   }
 
   override withData<U>(data: U): LeasedValue<U> {
-    return new LeasedValue(new CacheValue(data, this.expire, this.stale), this.lease);
+    return new LeasedValue(new CacheValue(data, this.expire, this.stale), this.lease, this.releases);
   }
 }
 

@@ -51,6 +51,8 @@ export class RedisLease implements Lease {
   readonly lockKey: Buffer;
   /** The store that took the lease. */
   readonly owner: RedisLocks;
+  /** A fenced write ended the lease in its own script (`LeasedValue.releases`): nothing is left to release. */
+  releasedByWrite = false;
 
   constructor(
     owner: RedisLocks,
@@ -185,6 +187,7 @@ export class RedisLocks implements LockStore {
   renew(lease: Lease): Promise<boolean> {
     const held = this.#own(lease);
     if (held instanceof Promise) return held;
+    if (held.releasedByWrite) return Promise.resolve(false);
     return this.#eval(lease.key, RENEW, [held.lockKey], [held.token, String(Math.ceil(held.leaseMs))]).then(
       (reply) => reply === 1,
     );
@@ -193,17 +196,13 @@ export class RedisLocks implements LockStore {
   release(lease: Lease): Promise<boolean> {
     const held = this.#own(lease);
     if (held instanceof Promise) return held;
-    // The notice names the lock key in base64: text that survives any key bytes (binary keys, UTF-8).
-    const message = held.lockKey.toString('base64');
-    const channel = this.#connection.sharded ? '' : `${this.prefix}released`;
+    // Its fenced write released it already, in the same script (and woke the waiters).
+    if (held.releasedByWrite) return Promise.resolve(true);
+    const [channel, message] = this.#notice(held);
     const work = this.#eval(lease.key, RELEASE, [held.lockKey], [held.token, channel, message]).then(
       (reply) => {
         if (reply !== 1) return false;
-        if (this.#connection.sharded) {
-          // Not awaited: the release is done; the notice only saves waiters a poll.
-          const shard = `${this.prefix}released:${slotOf(held.lockKey) % SHARDS}`;
-          this.#send(lease.key, shard, ['SPUBLISH', shard, message]).catch(ignore);
-        }
+        this.#shardNotice(held, message);
         return true;
       },
     );
@@ -248,7 +247,9 @@ export class RedisLocks implements LockStore {
 
   /**
    * Writes an entry of the fenced backend only while `lease` holds its lock (one script: check the token, `DEL`,
-   * `HSET` with the fence in field `f`, `PEXPIREAT`); rejects with `LEASE_LOST` when it no longer does.
+   * `HSET` with the fence in field `f`, `PEXPIREAT`); rejects with `LEASE_LOST` when it no longer does. With
+   * `release` (`LeasedValue.releases`), the same script then ends the lease and publishes its release notice: the
+   * waiters wake one round trip sooner, and `release(lease)` has nothing left to do.
    * @internal Called by `RedisBackend.write` for a `LeasedValue`.
    */
   async fencedWrite(
@@ -256,21 +257,47 @@ export class RedisLocks implements LockStore {
     entryKey: RedisArg,
     hset: readonly RedisArg[],
     expireAt: number | undefined,
+    release = false,
   ): Promise<void> {
+    const [channel, message] = release ? this.#notice(lease) : ['', ''];
     const args: RedisArg[] = [
       lease.token,
       String(lease.fence),
       expireAt === undefined ? '' : String(expireAt),
+      release ? '1' : '0',
+      channel,
+      message,
     ];
     for (let i = 2; i < hset.length; i++) args.push(hset[i] as RedisArg);
     const reply = await this.#eval(lease.key, FENCED_WRITE, [lease.lockKey, entryKey], args);
-    if (reply === 1) return;
+    if (reply === 1) {
+      if (release) {
+        lease.releasedByWrite = true;
+        this.#shardNotice(lease, message);
+      }
+      return;
+    }
     if (reply !== 0) throw this.#error(protocolError('fenced write'), lease.key);
     throw new CacheError(
       'LEASE_LOST',
       `${this.label}: the lease on ${lease.key.canonical} had ended before its value was written; not written`,
       { backend: this.label, key: lease.key.canonical, operation: 'write' },
     );
+  }
+
+  /**
+   * The channel a release script publishes its notice on ('' on a cluster, which publishes on a sharded channel
+   * afterwards) and the message: the lock key in base64, text that survives any key bytes (binary keys, UTF-8).
+   */
+  #notice(lease: RedisLease): [channel: string, message: string] {
+    return [this.#connection.sharded ? '' : `${this.prefix}released`, lease.lockKey.toString('base64')];
+  }
+
+  /** On a cluster, the release notice on the lock's sharded channel; not awaited (it only saves waiters a poll). */
+  #shardNotice(lease: RedisLease, message: string): void {
+    if (!this.#connection.sharded) return;
+    const shard = `${this.prefix}released:${slotOf(lease.lockKey) % SHARDS}`;
+    this.#send(lease.key, shard, ['SPUBLISH', shard, message]).catch(ignore);
   }
 
   /** Waits for the releases under way (within the deadline), then closes the connections the store opened. */

@@ -55,14 +55,21 @@ return 0
 `);
 
 /**
- * KEYS: lock, entry. ARGV: token, fence, expire instant ('' for none), then the entry's field/value pairs.
+ * KEYS: lock, entry. ARGV: token, fence, expire instant ('' for none), release ('1' to end the lease once
+ * written, else '0'), channel of the release notice ('' for none), its message (the lock key in base64), then
+ * the entry's field/value pairs.
  * The fenced write: replaces the entry (DEL, HSET with the fence in field \`f\`, PEXPIREAT) only while the lock
- * holds the writer's token, all in one atomic step. 1 when written, 0 when the lease was lost (nothing written).
+ * holds the writer's token, all in one atomic step; with release, also deletes the lock and publishes the notice
+ * (as RELEASE does). 1 when written, 0 when the lease was lost (nothing written, nothing released).
  */
 export const FENCED_WRITE = script(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[2], 'f', ARGV[2], unpack(ARGV, 4))
+redis.call('HSET', KEYS[2], 'f', ARGV[2], unpack(ARGV, 7))
 if ARGV[3] ~= '' then redis.call('PEXPIREAT', KEYS[2], ARGV[3]) end
+if ARGV[4] == '1' then
+  redis.call('DEL', KEYS[1])
+  if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
+end
 return 1
 `);
