@@ -24,7 +24,7 @@ import { getHeader, type HeaderList, withoutHeaders, withoutHopByHop } from './h
 import { type HttpCacheOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import type { CacheResponse, Handled, Origin, OriginResponse } from './origin.js';
 import { DEFAULT_KEY } from './policy/extractors.js';
-import { type CacheRequest, RAW_TARGET } from './policy/request.js';
+import { type CacheRequest, RAW_TARGET, type RawTarget } from './policy/request.js';
 import { partialSlice, requestedRange } from './range.js';
 import { collapsible, type RequestDirectives, requestDirectives, reusable, select } from './reuse.js';
 import { Counters, type HttpCacheStats } from './stats.js';
@@ -54,7 +54,9 @@ export class HttpCache {
   readonly #prefix: string;
   readonly #counters = new Counters();
   readonly #resources: ResourceStore;
-  readonly #keys = new Map<string, CacheKey>();
+  /** Keys made for the middleware's requests, by raw `Host`, then raw target (see `#key`). */
+  readonly #keys = new Map<string, Map<string, CacheKey>>();
+  #keyCount = 0;
   #lastWarn = 0;
   readonly #onStoreError: (error: CacheError) => void;
 
@@ -104,13 +106,23 @@ export class HttpCache {
    */
   #key(request: CacheRequest): CacheKey {
     if (this.#o.key !== DEFAULT_KEY) return this.#makeKey(request);
-    const raw = (request as { readonly [RAW_TARGET]?: string | undefined })[RAW_TARGET];
+    const raw = (request as { readonly [RAW_TARGET]?: RawTarget | undefined })[RAW_TARGET];
     if (raw === undefined) return this.#makeKey(request);
-    let key = this.#keys.get(raw);
+    let byTarget = this.#keys.get(raw.host);
+    let key = byTarget?.get(raw.target);
     if (key === undefined) {
       key = this.#makeKey(request);
-      if (this.#keys.size >= KEYS_KEPT) this.#keys.clear();
-      this.#keys.set(raw, key);
+      if (this.#keyCount >= KEYS_KEPT) {
+        this.#keys.clear();
+        this.#keyCount = 0;
+        byTarget = undefined;
+      }
+      if (byTarget === undefined) {
+        byTarget = new Map();
+        this.#keys.set(raw.host, byTarget);
+      }
+      byTarget.set(raw.target, key);
+      this.#keyCount++;
     }
     return key;
   }

@@ -14,9 +14,13 @@ export interface RequestDirectives {
   readonly noCache: boolean;
 }
 
+/** The directives of a request without `Cache-Control` and `Pragma` (most of them). */
+const NONE: RequestDirectives = { cc: parseCacheControl(null), noCache: false };
+
 /** The request's directives (RFC 9111 section 5.2.1, `Pragma` section 5.4). */
 export function requestDirectives(request: CacheRequest): RequestDirectives {
   const value = request.headers.get('cache-control');
+  if (value === null && request.headers.get('pragma') === null) return NONE;
   const cc = parseCacheControl(value);
   const noCache =
     cc.map.has('no-cache') || (value === null && /no-cache/i.test(request.headers.get('pragma') ?? ''));

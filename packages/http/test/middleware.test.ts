@@ -198,4 +198,67 @@ describe('cacheMiddleware', () => {
     expect(served.body).toBe('good');
     expect(served.header('cache-status')).toBe('cache; fwd=stale; fwd-status=500; ttl=-10; detail=fail-safe');
   });
+  it('keys: other hosts, paths and queries never share a response, also past the keys the cache keeps', async () => {
+    const a = await app(
+      (req, res) => {
+        res.setHeader('Cache-Control', 'max-age=60');
+        res.end(`${req.headers.host} ${req.url}`);
+      },
+      { store: memoryBackend({ maxEntries: 2000 }) },
+    );
+    const first = await send(a.base, '/k?a=1', { host: 'one.example' });
+    expect(first.body).toBe('one.example /k?a=1');
+    expect((await send(a.base, '/k?a=1', { host: 'two.example' })).body).toBe('two.example /k?a=1');
+    expect((await send(a.base, '/k?a=2', { host: 'one.example' })).body).toBe('one.example /k?a=2');
+    expect((await send(a.base, '/k/', { host: 'one.example' })).body).toBe('one.example /k/');
+    // the host is case-insensitive: the same key
+    const again = await send(a.base, '/k?a=1', { host: 'ONE.example' });
+    expect(again.body).toBe('one.example /k?a=1');
+    expect(again.header('cache-status')).toBe('cache; hit; ttl=60');
+    expect(a.calls()).toBe(4);
+    for (let i = 0; i < 1100; i++) await send(a.base, `/many/${i}`);
+    expect(a.calls()).toBe(1104);
+    for (const path of ['/many/0', '/many/1099']) {
+      const hit = await send(a.base, path);
+      expect(hit.body).toMatch(new RegExp(` ${path}$`));
+      expect(hit.header('cache-status')).toBe('cache; hit; ttl=60');
+    }
+    expect((await send(a.base, '/k?a=1', { host: 'one.example' })).header('cache-status')).toBe(
+      'cache; hit; ttl=60',
+    );
+    expect(a.calls()).toBe(1104);
+  });
+
+  it('a hit replaces the fields set on the response before the middleware, each sent once', async () => {
+    let now = Date.now();
+    const cache = createHttpCache({ store: memoryBackend({ maxEntries: 10 }), now: () => now });
+    const middleware = cacheMiddleware(cache);
+    let calls = 0;
+    const server = await listen((req, res) => {
+      res.setHeader('X-Powered-By', 'test'); // as Express does before the routes
+      middleware(req, res, () => {
+        calls++;
+        res.setHeader('Cache-Control', 'max-age=60');
+        res.appendHeader('X-Line', 'a');
+        res.setHeader('X-Other', 'o');
+        res.appendHeader('x-line', 'b');
+        res.end('ok');
+      });
+    });
+    closers.push(server.close, () => cache.close());
+    const miss = await send(server.base, '/p');
+    now += 2000;
+    const hit = await send(server.base, '/p');
+    expect(calls).toBe(1);
+    for (const r of [miss, hit]) {
+      expect(r.raw.filter((h) => h.toLowerCase() === 'x-powered-by')).toHaveLength(1);
+      // a field's lines go together, in order, under the first line's spelling (as node's setHeader sends them)
+      const names = r.raw.filter((_h, i) => i % 2 === 0);
+      const values = r.raw.filter((_h, i) => i % 2 === 1);
+      expect(names.slice(0, 5)).toEqual(['X-Powered-By', 'Cache-Control', 'X-Line', 'X-Line', 'X-Other']);
+      expect(values.slice(0, 5)).toEqual(['test', 'max-age=60', 'a', 'b', 'o']);
+    }
+    expect(hit.header('age')).toBe('2');
+    expect(hit.header('cache-status')).toBe('cache; hit; ttl=58');
+  });
 });

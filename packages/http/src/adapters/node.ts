@@ -10,7 +10,7 @@ import type { Body } from '../body.js';
 import { nodeRequestHeaders, type RequestHeaders } from '../headers.js';
 import type { HttpCache } from '../http-cache.js';
 import type { CacheResponse, Origin } from '../origin.js';
-import { type CacheRequest, RAW_TARGET } from '../policy/request.js';
+import { type CacheRequest, RAW_TARGET, type RawTarget } from '../policy/request.js';
 import type { StoredResponse } from '../stored-response.js';
 import { type Capture, capture } from './capture.js';
 
@@ -67,7 +67,7 @@ class MiddlewareHeaders implements RequestHeaders {
 class MiddlewareRequest implements CacheRequest {
   readonly method: string;
   readonly headers: MiddlewareHeaders;
-  readonly [RAW_TARGET]: string | undefined;
+  readonly [RAW_TARGET]: RawTarget | undefined;
   readonly #target: string | undefined;
   readonly #host: string | undefined;
   #url: URL | undefined;
@@ -78,11 +78,17 @@ class MiddlewareRequest implements CacheRequest {
     this.headers = new MiddlewareHeaders(req.headers);
     this.#target = req.url;
     this.#host = req.headers.host;
-    // node's parser refuses line breaks in both, so the newline keeps the pair unambiguous
-    this[RAW_TARGET] =
-      typeof this.#host === 'string' && typeof this.#target === 'string'
-        ? `${this.#host}\n${this.#target}`
-        : undefined;
+    this[RAW_TARGET] = typeof this.#host === 'string' && typeof this.#target === 'string' ? this : undefined;
+  }
+
+  /** The raw `Host` (see {@link RAW_TARGET}; only read when it is a string). */
+  get host(): string {
+    return this.#host as string;
+  }
+
+  /** The raw request target (see {@link RAW_TARGET}; only read when it is a string). */
+  get target(): string {
+    return this.#target as string;
   }
 
   get url(): URL {

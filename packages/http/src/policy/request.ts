@@ -15,9 +15,14 @@ export interface ResponseHead {
   readonly headers: HeaderList;
 }
 
+/** Internal: a request's `Host` field and target exactly as received (see {@link RAW_TARGET}). */
+export interface RawTarget {
+  readonly host: string;
+  readonly target: string;
+}
+
 /**
- * Internal (not exported by the package): the `Host` field and request target exactly as received, set by the
- * node middleware on its requests. The default key is a function of them alone, so the engine keeps the keys it
- * made by this string.
+ * Internal (not exported by the package): the {@link RawTarget} of the node middleware's requests. The default
+ * key is a function of it alone, so the engine keeps the keys it made by it.
  */
 export const RAW_TARGET: unique symbol = Symbol('@cache/http raw target');
