@@ -16,6 +16,7 @@ import { CacheError } from '../errors.js';
 import type { LayerName } from './events.js';
 import type { LayerPair } from './layer-pair.js';
 import type { Failed } from './outcome.js';
+import { hitFromL2 } from './read-policies.js';
 import type { RefillTicket } from './refill-guard.js';
 
 // The batch forms of the read and write policies, over distinct keys (the composition spreads duplicates).
@@ -53,21 +54,6 @@ function readL2Many<T>(
     }),
     tickets,
   };
-}
-
-/** Position `i`'s answer from an L2 hit: copies it into L1 and reports the L1 error it hid, if any. */
-function hitFromL2<T>(
-  pair: LayerPair,
-  key: CacheKey,
-  value: CacheValue<T>,
-  inner: ReadInfo | undefined,
-  info: ReadInfo | undefined,
-  ticket: RefillTicket | undefined,
-  l1Failure: Failed | undefined,
-): CacheValue<T> {
-  if (l1Failure !== undefined) pair.report(l1Failure.error, 'l1', 'get', key);
-  pair.refill(key, value, pair.source('l2', inner), ticket);
-  return pair.hit('l2', value, inner, info);
 }
 
 /**

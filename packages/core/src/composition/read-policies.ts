@@ -35,12 +35,12 @@ function readL2<T>(
   };
 }
 
-/** Returns a hit from L2: copies it into L1 and reports the L1 error it hid, if any. */
-function hitFromL2<T>(
+/** Returns a hit from L2: copies it into L1 and reports the L1 error it hid, if any. Batch reads use it too. */
+export function hitFromL2<T>(
   pair: LayerPair,
   key: CacheKey,
   value: CacheValue<T>,
-  inner: ReadInfo,
+  inner: ReadInfo | undefined,
   info: ReadInfo | undefined,
   ticket: RefillTicket | undefined,
   l1Failure: Failed | undefined,
