@@ -53,16 +53,24 @@ export function withoutHeaders(list: HeaderList, names: ReadonlySet<string>): Ar
   return out;
 }
 
-/** `list` without connection-specific fields: the hop-by-hop ones and those `Connection` names. */
-export function withoutHopByHop(list: HeaderList): Array<[string, string]> {
+/**
+ * The connection-specific field names (lower case) of a message whose `Connection` field lines are `connection`:
+ * the hop-by-hop ones (RFC 9110 section 7.6.1) and those `Connection` names. Never stored or forwarded.
+ */
+export function connectionSpecific(connection: readonly string[]): Set<string> {
   const named = new Set(HOP_BY_HOP);
-  for (const value of getHeaderLines(list, 'connection')) {
+  for (const value of connection) {
     for (const token of value.split(',')) {
       const name = token.trim().toLowerCase();
       if (name !== '') named.add(name);
     }
   }
-  return withoutHeaders(list, named);
+  return named;
+}
+
+/** `list` without connection-specific fields: the hop-by-hop ones and those `Connection` names. */
+export function withoutHopByHop(list: HeaderList): Array<[string, string]> {
+  return withoutHeaders(list, connectionSpecific(getHeaderLines(list, 'connection')));
 }
 
 /** A `RequestHeaders` view of node's `IncomingMessage.headers` (lower-case names, arrays for repeated fields). */

@@ -6,29 +6,21 @@ import { createServer, request as httpRequest } from 'node:http';
 import { compose } from '@cache/core';
 import { memoryBackend } from '@cache/memory';
 import { RedisBackend } from '@cache/redis';
+import { connectionSpecific } from '../../dist/headers.js';
 import { cacheMiddleware, createHttpCache } from '../../dist/index.js';
 
 export const description = 'node:http reverse proxy: cacheMiddleware in front of a forwarding handler';
 export const stores = ['memory', 'memory+redis'];
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+/** Hop-by-hop fields (RFC 9110 section 7.6.1): never forwarded. */
+const HOP_BY_HOP = connectionSpecific([]);
 
+/** The end-to-end fields of node's flat `rawHeaders` list, as [name, value] pairs. */
 function endToEnd(raw) {
-  const named = new Set(HOP_BY_HOP);
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i].toLowerCase() === 'connection')
-      for (const t of raw[i + 1].split(',')) named.add(t.trim().toLowerCase());
-  }
+  const connection = [];
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i].toLowerCase() === 'connection') connection.push(raw[i + 1]);
+  const named = connectionSpecific(connection);
   const out = [];
   for (let i = 0; i < raw.length; i += 2)
     if (!named.has(raw[i].toLowerCase())) out.push([raw[i], raw[i + 1]]);

@@ -7,31 +7,17 @@ import { compose } from '@cache/core';
 import { memoryBackend } from '@cache/memory';
 import { RedisBackend } from '@cache/redis';
 import { Agent, interceptors } from 'undici';
+import { connectionSpecific } from '../../dist/headers.js';
 import { undiciCacheStore } from '../../dist/undici/index.js';
 
 export const description =
   'node:http proxy through undici’s cache interceptor, with our CacheStore over a CacheBackend';
 export const stores = ['memory', 'memory+redis'];
 
-/** Hop-by-hop headers (RFC 9110 section 7.6.1): never forwarded, in either direction. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
+/** `headers` (an object of fields) without the hop-by-hop ones and those its `Connection` names. */
 function endToEnd(headers) {
-  const named = new Set(HOP_BY_HOP);
   const connection = headers.connection;
-  for (const value of Array.isArray(connection) ? connection : connection ? [connection] : []) {
-    for (const name of value.split(',')) named.add(name.trim().toLowerCase());
-  }
+  const named = connectionSpecific(Array.isArray(connection) ? connection : connection ? [connection] : []);
   const out = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined && !named.has(name.toLowerCase())) out[name] = value;
