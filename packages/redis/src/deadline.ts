@@ -1,3 +1,22 @@
+import { CacheError } from '@cache/core';
+
+/** How long a command may wait for its reply, unless the options say (`responseTimeoutMs`). */
+export const DEFAULT_RESPONSE_TIMEOUT_MS = 2000;
+/** How long a connection may take to open, unless the options say (`connectTimeoutMs`). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * A duration option: `fallback` when absent, else a positive finite number of milliseconds, else `INVALID_OPTIONS`
+ * naming the option (after `owner`, e.g. `"redisLocks: "`, when given).
+ */
+export function positiveMs(value: number | undefined, fallback: number, name: string, owner = ''): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new CacheError('INVALID_OPTIONS', `${owner}${name} must be a positive number of milliseconds`);
+  }
+  return value;
+}
+
 /**
  * Settles with `work`, or rejects with `onTimeout()` once `ms` have passed, whichever comes first. The timer is
  * cleared as soon as `work` settles, and a `work` that loses the race still has its rejection handled, so a late

@@ -25,7 +25,13 @@ import {
 } from '@cache/core';
 import { cbor } from '@cache/formats';
 import { createLink, targetCount } from './create-link.js';
-import { DeadlineError, withDeadline } from './deadline.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_RESPONSE_TIMEOUT_MS,
+  DeadlineError,
+  positiveMs,
+  withDeadline,
+} from './deadline.js';
 import { codecTag, hsetArgs, parseEntry, READ_FIELDS } from './entry-layout.js';
 import { escapeGlob } from './glob.js';
 import type { EntryWrite, RedisLink, Settled } from './link.js';
@@ -34,21 +40,11 @@ import type { RedisArg } from './node-redis.js';
 import type { RedisBackendOptions } from './options.js';
 import { classify, toCacheError } from './redis-errors.js';
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-const DEFAULT_RESPONSE_TIMEOUT_MS = 2000;
 const noop = (): void => undefined;
 /** Codes of a store failure, as opposed to a bad entry: a batch with one counts as failed for the breaker. */
 const RETRYABLE: ReadonlySet<string> = new Set(['CONNECTION', 'TIMEOUT']);
 /** The `diagnostics_channel` channels, looked up once (`undefined` where the runtime has none). */
 const channels = diagnostics();
-
-function positiveMs(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new CacheError('INVALID_OPTIONS', `${name} must be a positive number of milliseconds`);
-  }
-  return value;
-}
 
 /**
  * Redis (single node or Cluster) as a cache backend, on node-redis. Each entry is one hash at

@@ -14,7 +14,13 @@ import { parseAddress } from '../address.js';
 import { resolveBackoff } from '../backoff.js';
 import type { ConnectionSettings } from '../client-factory.js';
 import { targetCount } from '../create-link.js';
-import { DeadlineError, withDeadline } from '../deadline.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_RESPONSE_TIMEOUT_MS,
+  DeadlineError,
+  positiveMs,
+  withDeadline,
+} from '../deadline.js';
 import { protocolError } from '../link.js';
 import type { RedisArg } from '../node-redis.js';
 import type { RedisBackend } from '../redis-backend.js';
@@ -27,19 +33,9 @@ import { slotOf, tagForSlot } from './slot.js';
 const DEFAULT_LEASE_MS = 10_000;
 const DEFAULT_POLL_MS = 1000;
 const DEFAULT_FENCE_TTL_MS = 86_400_000;
-const DEFAULT_RESPONSE_TIMEOUT_MS = 2000;
-const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 /** Sharded channels of release notices on a cluster: a key's notice goes on channel `slot % SHARDS`. */
 const SHARDS = 16;
 const ignore = (): void => undefined;
-
-function positiveMs(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new CacheError('INVALID_OPTIONS', `redisLocks: ${name} must be a positive number of milliseconds`);
-  }
-  return value;
-}
 
 /** A lease taken in Redis: the lock key it holds, and the store that took it (which can fence writes with it). */
 export class RedisLease implements Lease {
@@ -115,14 +111,20 @@ export class RedisLocks implements LockStore {
       throw new CacheError('INVALID_OPTIONS', 'redisLocks: prefix must be a string without "{" or "}"');
     }
     this.#prefix = Buffer.from(this.prefix, 'utf8');
-    this.leaseMs = positiveMs(options.leaseMs, DEFAULT_LEASE_MS, 'leaseMs');
-    this.pollMs = positiveMs(options.pollMs, DEFAULT_POLL_MS, 'pollMs');
-    this.#fenceTtlMs = positiveMs(options.fenceTtlMs, DEFAULT_FENCE_TTL_MS, 'fenceTtlMs');
-    this.#timeoutMs = positiveMs(options.responseTimeoutMs, DEFAULT_RESPONSE_TIMEOUT_MS, 'responseTimeoutMs');
+    this.leaseMs = positiveMs(options.leaseMs, DEFAULT_LEASE_MS, 'leaseMs', 'redisLocks: ');
+    this.pollMs = positiveMs(options.pollMs, DEFAULT_POLL_MS, 'pollMs', 'redisLocks: ');
+    this.#fenceTtlMs = positiveMs(options.fenceTtlMs, DEFAULT_FENCE_TTL_MS, 'fenceTtlMs', 'redisLocks: ');
+    this.#timeoutMs = positiveMs(
+      options.responseTimeoutMs,
+      DEFAULT_RESPONSE_TIMEOUT_MS,
+      'responseTimeoutMs',
+      'redisLocks: ',
+    );
     const connectTimeoutMs = positiveMs(
       options.connectTimeoutMs,
       DEFAULT_CONNECT_TIMEOUT_MS,
       'connectTimeoutMs',
+      'redisLocks: ',
     );
     this.circuit =
       options.breaker === false
@@ -149,7 +151,7 @@ export class RedisLocks implements LockStore {
     let keys: RedisArg[];
     try {
       options.signal?.throwIfAborted();
-      leaseMs = positiveMs(options.leaseMs, this.leaseMs, 'leaseMs');
+      leaseMs = positiveMs(options.leaseMs, this.leaseMs, 'leaseMs', 'redisLocks: ');
       lockKey = this.lockKey(key);
       keys = [lockKey, this.#keyOf(key, 'F:')];
       // With the backend, the same script says whether its entry exists (it shares the lock's slot): a holder
