@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import dc from 'node:diagnostics_channel';
 import { DIAGNOSTICS_CHANNELS, type OperationContext, observedCaches } from '@cache/core';
 import { memoryBackend } from '@cache/memory';
@@ -124,5 +125,30 @@ describe('what observers read without tracing every call', () => {
       every.stop();
       await cache.close();
     }
+  });
+
+  it('caches dropped without close() leave the registry once collected: it never outgrows the live caches', () => {
+    // A child process with --expose-gc over the built packages: make 2,000 caches and drop them, collect, and let
+    // the finalizers run; the registry (one per process, under a global symbol) then holds only the one kept.
+    const script = `
+      const { createCache } = await import('@cache/cache');
+      const { memoryBackend } = await import('@cache/memory');
+      const { observedCaches } = await import('@cache/core');
+      const make = () => createCache({ store: memoryBackend({ maxEntries: 1 }) });
+      const kept = make();
+      for (let i = 0; i < 2000; i++) make();
+      for (let i = 0; i < 5; i++) {
+        globalThis.gc();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const refs = globalThis[Symbol.for('@cache/core:observed-caches')].refs.size;
+      console.log(JSON.stringify({ refs, alive: observedCaches().length, kept: observedCaches().includes(kept) }));
+    `;
+    const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+      cwd: new URL('..', import.meta.url),
+      encoding: 'utf8',
+    });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toEqual({ refs: 1, alive: 1, kept: true });
   });
 });

@@ -225,6 +225,8 @@ const REGISTRY = Symbol.for('@cache/core:observed-caches');
 
 interface CacheRegistry {
   readonly refs: Set<WeakRef<ObservedCache>>;
+  /** Drops a cache's reference once the cache is collected, so the set never outgrows the live caches. */
+  readonly collected: FinalizationRegistry<WeakRef<ObservedCache>>;
 }
 
 /** One registry per process, even when several copies of `@cache/core` are loaded. */
@@ -232,7 +234,8 @@ function registry(): CacheRegistry {
   const global = globalThis as { [REGISTRY]?: CacheRegistry };
   let found = global[REGISTRY];
   if (found === undefined) {
-    found = { refs: new Set() };
+    const refs = new Set<WeakRef<ObservedCache>>();
+    found = { refs, collected: new FinalizationRegistry((ref) => refs.delete(ref)) };
     Object.defineProperty(globalThis, REGISTRY, { value: found });
   }
   return found;
@@ -243,24 +246,31 @@ function registry(): CacheRegistry {
  * nothing alive) or until `unobserveCache`. `@cache/cache` registers each cache `createCache` makes.
  */
 export function observeCache(cache: ObservedCache): void {
-  if (typeof WeakRef === 'function') registry().refs.add(new WeakRef(cache));
+  if (typeof WeakRef !== 'function' || typeof FinalizationRegistry !== 'function') return;
+  const { refs, collected } = registry();
+  const ref = new WeakRef(cache);
+  refs.add(ref);
+  collected.register(cache, ref, ref);
 }
 
 /** Stops listing `cache` in {@link observedCaches} (a closed cache). */
 export function unobserveCache(cache: ObservedCache): void {
-  for (const ref of registry().refs) {
-    const held = ref.deref();
-    if (held === undefined || held === cache) registry().refs.delete(ref);
+  if (typeof WeakRef !== 'function' || typeof FinalizationRegistry !== 'function') return;
+  const { refs, collected } = registry();
+  for (const ref of refs) {
+    if (ref.deref() !== cache) continue;
+    refs.delete(ref);
+    collected.unregister(ref);
   }
 }
 
 /** The caches registered with {@link observeCache} and still alive, oldest first: what metrics read at collection. */
 export function observedCaches(): ObservedCache[] {
+  if (typeof WeakRef !== 'function' || typeof FinalizationRegistry !== 'function') return [];
   const alive: ObservedCache[] = [];
   for (const ref of registry().refs) {
     const cache = ref.deref();
-    if (cache === undefined) registry().refs.delete(ref);
-    else alive.push(cache);
+    if (cache !== undefined) alive.push(cache);
   }
   return alive;
 }
